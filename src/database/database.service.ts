@@ -1,0 +1,95 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+
+/**
+ * Transactions and the few engine differences the repositories need to know about.
+ *
+ * SQLite has one writer and TypeORM's better-sqlite3 driver shares one connection, so concurrent
+ * `transaction()` calls would interleave on it; they are serialized here through a promise chain.
+ * PostgreSQL transactions run concurrently on the pool.
+ */
+@Injectable()
+export class DatabaseService implements OnModuleInit {
+  private readonly logger = new Logger(DatabaseService.name);
+  private sqliteChain: Promise<unknown> = Promise.resolve();
+  readonly isPostgres: boolean;
+
+  private readonly afterCommitCallbacks = new Map<QueryRunner, Array<() => void>>();
+
+  constructor(@InjectDataSource() readonly dataSource: DataSource) {
+    this.isPostgres = dataSource.options.type === 'postgres';
+    // Works for any transaction on this DataSource, including ones a host application opens itself.
+    const callbacks = this.afterCommitCallbacks;
+    const subscriber: EntitySubscriberInterface = {
+      afterTransactionCommit(event: TransactionCommitEvent) {
+        const fns = callbacks.get(event.queryRunner);
+        callbacks.delete(event.queryRunner);
+        fns?.forEach((fn) => fn());
+      },
+      afterTransactionRollback(event: TransactionRollbackEvent) {
+        callbacks.delete(event.queryRunner);
+      },
+    };
+    dataSource.subscribers.push(subscriber);
+  }
+
+  /** Runs `fn` once the transaction `manager` belongs to commits (at once when there is none); never on rollback. */
+  afterCommit(manager: EntityManager, fn: () => void): void {
+    const qr = manager.queryRunner;
+    if (!qr || !qr.isTransactionActive) {
+      setImmediate(fn);
+      return;
+    }
+    const list = this.afterCommitCallbacks.get(qr);
+    if (list) list.push(fn);
+    else this.afterCommitCallbacks.set(qr, [fn]);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await runMigrationsLocked(this.dataSource, this.logger);
+  }
+
+  /**
+   * Every write goes through here. On SQLite this is also what keeps writes from different requests apart:
+   * a statement issued outside the chain would run inside whichever transaction is open on the shared
+   * connection, and be rolled back with it. Never call it from inside another transaction (it would wait
+   * for itself).
+   */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.isPostgres) return this.dataSource.transaction(work);
+    const run = this.sqliteChain.then(() => this.dataSource.transaction(work));
+    this.sqliteChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Positional placeholder for raw SQL: `$1` on PostgreSQL, `?` on SQLite. */
+  param(index: number): string {
+    return this.isPostgres ? `$${index}` : '?';
+  }
+
+  async migrationsPending(): Promise<boolean> {
+    return this.dataSource.showMigrations();
+  }
+}
+
+/**
+ * Runs pending migrations; on PostgreSQL under an advisory lock so instances starting together do not race.
+ */
+export async function runMigrationsLocked(dataSource: DataSource, logger?: Logger): Promise<void> {
+  if (dataSource.options.type !== 'postgres') {
+    const done = await dataSource.runMigrations({ transaction: 'each' });
+    if (done.length) logger?.log(`applied ${done.length} migration(s): ${done.map((m) => m.name).join(', ')}`);
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(72707369)');
+    const done = await dataSource.runMigrations({ transaction: 'each' });
+    if (done.length) logger?.log(`applied ${done.length} migration(s): ${done.map((m) => m.name).join(', ')}`);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(72707369)').catch(() => undefined);
+    await lock.release();
+  }
+}

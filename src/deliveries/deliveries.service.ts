@@ -1,0 +1,119 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
+import { decodeCursor, Page, toPage } from '../common/cursor';
+import { Principal } from '../common/principal';
+import { DatabaseService } from '../database/database.service';
+import { WebhooksService } from '../webhooks/webhooks.service';
+import { DeliveriesRepository } from './deliveries.repository';
+import { presentAttempt, presentDelivery } from './deliveries.presenter';
+import { DeliveriesQueryDto, DeliveryDetailDto, EndpointDeliveriesQueryDto, WebhookDeliveryDto } from './delivery.dto';
+import { DeliveryWaker } from './delivery-waker';
+import { EventsService } from './events.service';
+
+export const RECOVER_MAX = 10_000;
+
+/** Delivery queries and the operator actions of SPEC §5.8. */
+@Injectable()
+export class DeliveriesService implements OnModuleInit {
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly repo: DeliveriesRepository,
+    private readonly webhooks: WebhooksService,
+    private readonly events: EventsService,
+    private readonly waker: DeliveryWaker,
+    private readonly clock: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    this.webhooks.addLifecycleListener({
+      onEndpointDeleting: async (manager: EntityManager, endpointId: string) => {
+        await this.repo.exhaustForEndpoint(manager, endpointId, this.clock.now());
+      },
+      onEndpointReactivated: () => this.waker.wake(),
+    });
+  }
+
+  /** The seed's per-endpoint log: a bare array, newest first; the next page's cursor goes in a header. */
+  async listForEndpoint(principal: Principal, endpointId: string, q: EndpointDeliveriesQueryDto): Promise<{ items: WebhookDeliveryDto[]; nextCursor: string | null }> {
+    await this.webhooks.get(principal, endpointId);
+    const limit = q.limit ?? 20;
+    const rows = await this.repo.list({ organizationId: principal.organizationId, endpointId, status: q.status, cursor: decodeCursor(q.cursor), limit });
+    const page = toPage(rows, limit, (d) => ({ createdAtMs: d.createdAt.getTime(), id: d.id }), presentDelivery);
+    return { items: page.data, nextCursor: page.next_cursor };
+  }
+
+  async list(principal: Principal, q: DeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
+    if (!q.upload_id) requireScope(principal, 'webhooks:manage');
+    const limit = q.limit ?? 20;
+    const rows = await this.repo.list({
+      organizationId: principal.organizationId,
+      uploadId: q.upload_id,
+      status: q.status,
+      cursor: decodeCursor(q.cursor),
+      limit,
+    });
+    return toPage(rows, limit, (d) => ({ createdAtMs: d.createdAt.getTime(), id: d.id }), presentDelivery);
+  }
+
+  async get(principal: Principal, id: string): Promise<DeliveryDetailDto> {
+    const found = await this.repo.findWithPayload(principal.organizationId, id);
+    if (!found) throw ApiError.notFound('Delivery not found');
+    if (!found.delivery.uploadId) requireScope(principal, 'webhooks:manage');
+    return {
+      ...presentDelivery(found.delivery),
+      payload: JSON.parse(found.payload.toString('utf8')),
+      attempts: found.attempts.map(presentAttempt),
+    };
+  }
+
+  async retry(principal: Principal, endpointId: string, deliveryId: string): Promise<{ status: string; delivery_id: string }> {
+    await this.webhooks.get(principal, endpointId);
+    const d = await this.repo.findForOrganization(principal.organizationId, deliveryId);
+    if (!d || d.webhookEndpointId !== endpointId) throw ApiError.notFound('Delivery not found');
+    if (d.status === 'in_flight') throw ApiError.conflict('invalid_state', 'The delivery is being attempted right now', { status: d.status });
+    const ok = await this.db.transaction((m) => this.repo.requeue(m, deliveryId, this.clock.now()));
+    if (!ok) throw ApiError.conflict('invalid_state', 'The delivery is being attempted right now', { status: 'in_flight' });
+    this.waker.wake();
+    return { status: 'pending', delivery_id: deliveryId };
+  }
+
+  async recover(principal: Principal, endpointId: string, since: Date): Promise<{ requeued: number }> {
+    await this.webhooks.get(principal, endpointId);
+    const requeued = await this.db.transaction((m) => this.repo.requeueExhaustedSince(m, endpointId, since, this.clock.now(), RECOVER_MAX));
+    if (requeued) this.waker.wake();
+    return { requeued };
+  }
+
+  async sendTest(principal: Principal, endpointId: string, type: string): Promise<{ event_id: string; delivery_id: string }> {
+    await this.webhooks.get(principal, endpointId);
+    const now = this.clock.now().toISOString();
+    const upload = {
+      id: '00000000-0000-4000-8000-000000000000',
+      source: 'api',
+      status: type === 'upload.failed' ? 'failed' : type === 'upload.completed' ? 'completed' : 'ready_for_processing',
+      original_filename: 'sample.csv',
+      total_rows: 100,
+      valid_row_count: 100,
+      invalid_row_count: 0,
+      organization_id: principal.organizationId,
+      created_at: now,
+      ...(type === 'upload.completed' ? { completed_at: now } : {}),
+    };
+    const data: Record<string, unknown> = { upload, test: true };
+    if (type === 'upload.failed') data.error_message = 'This is a test event';
+    const event = await this.db.transaction((m) => this.events.publish(m, principal.organizationId, type, data, { onlyEndpointId: endpointId }));
+    const page = await this.repo.list({ organizationId: principal.organizationId, endpointId, cursor: null, limit: 5 });
+    const delivery = page.find((d) => d.eventId === event.id);
+    return { event_id: event.id, delivery_id: delivery!.id };
+  }
+}
+
+
+/** A key with only `uploads:read` may query deliveries about uploads, nothing else. */
+function requireScope(principal: Principal, scope: 'webhooks:manage'): void {
+  if (!principal.scopes.includes(scope)) {
+    throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${scope} scope`, { required_scope: scope });
+  }
+}

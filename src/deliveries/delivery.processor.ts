@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { Counter, Histogram } from 'prom-client';
+import { Dispatcher } from 'undici';
+import { Clock } from '../common/clock';
+import { newId } from '../common/ids';
+import { AppConfig } from '../config/app-config';
+import { DatabaseService } from '../database/database.service';
+import { createSafeDispatcher } from '../net/http-clients';
+import { AddressPolicy } from '../net/safe-lookup';
+import { basicAuthHeader, stripCredentials } from '../net/url-policy';
+import { MetricsService } from '../ops/metrics.service';
+import { SecretCipher } from '../webhooks/secret-cipher';
+import { WebhooksService } from '../webhooks/webhooks.service';
+import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
+import { DeliveryAttempt } from './delivery-attempt.entity';
+import { sendOnce } from './delivery-sender';
+import { DeliveryWaker } from './delivery-waker';
+import { nextAttemptAt } from './retry-schedule';
+import { buildDeliveryHeaders } from './signer';
+
+interface Prepared {
+  claim: ClaimedDelivery;
+  token: string;
+  url: string;
+  authorization: string | undefined;
+  secrets: string[];
+  body: Buffer;
+}
+
+/**
+ * Drains due deliveries (SPEC §6.6). The scheduled tick and the outbox's wake-up only call
+ * processDueDeliveries(); tests call it directly. One drain runs at a time: a call during a drain asks it to
+ * look again and resolves when that drain ends.
+ *
+ * The drain keeps up to `globalConcurrency` attempts on the wire: whenever some finish, their outcomes are
+ * recorded in one transaction and the freed slots are claimed again in one statement. The per-endpoint bound is
+ * enforced by the claim itself (in-flight rows count against their endpoint), so it holds across instances and a
+ * slow receiver only ever occupies its own slots.
+ */
+@Injectable()
+export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DeliveryProcessor.name);
+  private readonly workerId = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private claimSeq = 0;
+  private draining: Promise<void> | null = null;
+  private again = false;
+  private stopping = false;
+  private inFlight = 0;
+  private readonly activeTokens = new Map<string, number>();
+  private outcomes: Array<{ outcome: AttemptOutcome; endpointId: string | null; gone: boolean }> = [];
+  private waiters: Array<() => void> = [];
+  private readonly dispatcher: Dispatcher;
+  private readonly attempts: Counter;
+  private readonly latency: Histogram;
+  private readonly batchDuration: Histogram;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repo: DeliveriesRepository,
+    private readonly db: DatabaseService,
+    private readonly webhooks: WebhooksService,
+    private readonly cipher: SecretCipher,
+    private readonly clock: Clock,
+    private readonly scheduler: SchedulerRegistry,
+    waker: DeliveryWaker,
+    policy: AddressPolicy,
+    metrics: MetricsService,
+  ) {
+    this.dispatcher = createSafeDispatcher(policy, {
+      ca: config.delivery.extraCaPem ?? undefined,
+      connectTimeoutMs: config.delivery.timeoutMs,
+      connections: config.delivery.perEndpointConcurrency,
+    });
+    this.attempts = metrics.counter('webhook_delivery_attempts_total', 'Delivery attempts by outcome and error class', ['outcome', 'error_class']);
+    this.latency = metrics.histogram(
+      'webhook_delivery_first_attempt_latency_seconds',
+      'Time from event creation (or its scheduled delay) to the end of the first attempt',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    );
+    this.batchDuration = metrics.histogram('webhook_delivery_record_batch_seconds', 'Duration of one batched outcome write', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]);
+    metrics.gauge('webhook_delivery_queue_depth', 'Pending deliveries: due now, held behind inactive endpoints, in flight', ['state'], async function () {
+      const d = await repo.queueDepth(clock.nowMs());
+      this.set({ state: 'due' }, d.due);
+      this.set({ state: 'held' }, d.held);
+      this.set({ state: 'in_flight' }, d.inFlight);
+    });
+    if (config.delivery.processorEnabled) waker.listen(() => void this.processDueDeliveries().catch((e) => this.logger.error(e)));
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.delivery.processorEnabled) return;
+    const timer = setInterval(() => {
+      this.processDueDeliveries().catch((e) => this.logger.error({ err: e }, 'delivery drain failed'));
+    }, this.config.delivery.tickMs);
+    timer.unref();
+    this.scheduler.addInterval('delivery-processor', timer);
+  }
+
+  processDueDeliveries(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    await this.repo.releaseExpiredLeases(this.clock.nowMs());
+    do {
+      this.again = false;
+      while (!this.stopping) {
+        if (this.outcomes.length) await this.flush();
+        const free = this.config.delivery.globalConcurrency - this.inFlight;
+        const claimed = free > 0 ? await this.claim(Math.min(this.config.delivery.batchSize, free)) : [];
+        if (claimed.length) {
+          await this.dispatch(claimed);
+          continue;
+        }
+        if (this.inFlight === 0 && !this.outcomes.length) break;
+        await this.nextSettle();
+      }
+    } while (this.again && !this.stopping);
+  }
+
+  private async claim(limit: number): Promise<ClaimedDelivery[]> {
+    const token = `${this.workerId}:${++this.claimSeq}`;
+    const claims = await this.repo.claimDue({
+      now: this.clock.nowMs(),
+      limit,
+      leaseMs: this.config.delivery.leaseMs,
+      token,
+      perEndpoint: this.config.delivery.perEndpointConcurrency,
+    });
+    for (const c of claims) (c as ClaimedDelivery & { token?: string }).token = token;
+    if (claims.length) this.activeTokens.set(token, claims.length);
+    return claims;
+  }
+
+  private async dispatch(claims: ClaimedDelivery[]): Promise<void> {
+    const endpointIds = [...new Set(claims.map((c) => c.webhookEndpointId).filter((id): id is string => !!id))];
+    const [payloads, endpoints, secrets] = await Promise.all([
+      this.repo.loadPayloads([...new Set(claims.map((c) => c.eventId))]),
+      this.webhooks.findByIds(endpointIds),
+      this.webhooks.signingSecretsFor(endpointIds),
+    ]);
+    const urls = new Map(endpoints.map((e) => [e.id, e.url]));
+    for (const claim of claims) {
+      const token = (claim as ClaimedDelivery & { token: string }).token;
+      const rawUrl = claim.webhookEndpointId ? urls.get(claim.webhookEndpointId) : claim.targetUrl;
+      const body = payloads.get(claim.eventId);
+      if (!rawUrl || !body) {
+        // The endpoint was deleted after the claim: its delete already exhausted the row.
+        this.finishToken(token);
+        continue;
+      }
+      const url = new URL(rawUrl);
+      const prepared: Prepared = {
+        claim,
+        token,
+        url: stripCredentials(url).toString(),
+        authorization: basicAuthHeader(url),
+        secrets: claim.webhookEndpointId
+          ? (secrets.get(claim.webhookEndpointId) ?? [])
+          : claim.targetSecretEncrypted
+            ? [this.cipher.decrypt(claim.targetSecretEncrypted)]
+            : [],
+        body,
+      };
+      this.inFlight++;
+      void this.attempt(prepared).then((outcome) => {
+        this.inFlight--;
+        this.outcomes.push(outcome);
+        this.finishToken(token);
+        const waiters = this.waiters;
+        this.waiters = [];
+        waiters.forEach((w) => w());
+      });
+    }
+  }
+
+  private async attempt(p: Prepared): Promise<{ outcome: AttemptOutcome; endpointId: string | null; gone: boolean }> {
+    const attemptNumber = p.claim.attemptCount + 1;
+    const startedAt = this.clock.now();
+    const headers = buildDeliveryHeaders({
+      eventType: p.claim.eventType,
+      eventId: p.claim.eventId,
+      deliveryId: p.claim.id,
+      attempt: attemptNumber,
+      timestampSeconds: Math.floor(startedAt.getTime() / 1000),
+      body: p.body,
+      secrets: p.secrets,
+    });
+    if (p.authorization) headers['authorization'] = p.authorization;
+    const r = await sendOnce(this.dispatcher, p.url, headers, p.body, this.config.delivery.timeoutMs);
+    const finishedAt = this.clock.now();
+    const ok = r.errorClass === null;
+    const next = ok ? null : nextAttemptAt({ failedAttempt: attemptNumber, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
+    this.attempts.inc({ outcome: ok ? 'delivered' : 'failed', error_class: r.errorClass ?? 'none' });
+    if (attemptNumber === 1) this.latency.observe(Math.max(0, finishedAt.getTime() - p.claim.createdAtMs) / 1000);
+    const attempt = Object.assign(new DeliveryAttempt(), {
+      id: newId(),
+      deliveryId: p.claim.id,
+      attemptNumber,
+      startedAt,
+      finishedAt,
+      durationMs: r.durationMs,
+      responseStatus: r.status,
+      errorClass: r.errorClass,
+      errorMessage: r.errorMessage,
+      responseBody: r.body,
+    });
+    return {
+      outcome: {
+        deliveryId: p.claim.id,
+        claimToken: p.token,
+        attempt,
+        status: ok ? 'delivered' : next === null ? 'exhausted' : 'pending',
+        nextRetryAt: next === null ? null : new Date(next),
+      },
+      endpointId: p.claim.webhookEndpointId,
+      gone: r.status === 410,
+    };
+  }
+
+  /** Records every finished attempt so far in one transaction, with the endpoints' bookkeeping. */
+  private async flush(): Promise<void> {
+    const batch = this.outcomes;
+    this.outcomes = [];
+    if (!batch.length) return;
+    const end = this.batchDuration.startTimer();
+    const now = this.clock.now();
+    const byEndpoint = new Map<string, typeof batch>();
+    for (const item of batch) {
+      if (!item.endpointId) continue;
+      const list = byEndpoint.get(item.endpointId);
+      if (list) list.push(item);
+      else byEndpoint.set(item.endpointId, [item]);
+    }
+    await this.db.transaction(async (m) => {
+      await this.repo.recordOutcomes(
+        m,
+        batch.map((b) => b.outcome),
+        now,
+      );
+      for (const [endpointId, items] of byEndpoint) {
+        items.sort((a, b) => a.outcome.attempt.finishedAt.getTime() - b.outcome.attempt.finishedAt.getTime());
+        const lastSuccess = items.map((i) => i.outcome.status === 'delivered').lastIndexOf(true);
+        const failures = items.slice(lastSuccess + 1);
+        await this.webhooks.recordResults(
+          m,
+          {
+            endpointId,
+            anySuccess: lastSuccess >= 0,
+            failuresAfterLastSuccess: failures.length,
+            lastSuccessAt: lastSuccess >= 0 ? items[lastSuccess].outcome.attempt.finishedAt : null,
+            lastFailureAt: failures.length ? failures[failures.length - 1].outcome.attempt.finishedAt : null,
+            gone: items.some((i) => i.gone),
+          },
+          now,
+        );
+      }
+    });
+    end();
+  }
+
+  private nextSettle(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private finishToken(token: string): void {
+    const left = (this.activeTokens.get(token) ?? 1) - 1;
+    if (left <= 0) this.activeTokens.delete(token);
+    else this.activeTokens.set(token, left);
+  }
+
+  /** SIGTERM: stop claiming, let attempts on the wire finish up to the grace period, record them, release the rest. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.scheduler.doesExist('interval', 'delivery-processor')) this.scheduler.deleteInterval('delivery-processor');
+    const deadline = Date.now() + this.config.delivery.shutdownGraceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) {
+      await Promise.race([this.nextSettle(), new Promise((r) => setTimeout(r, 100).unref())]);
+    }
+    try {
+      await this.flush();
+      const released = await this.repo.releaseLeases([...this.activeTokens.keys()], this.clock.nowMs());
+      if (released) this.logger.warn(`released ${released} unfinished delivery lease(s) on shutdown`);
+    } catch (e) {
+      this.logger.error({ err: e }, 'could not record outcomes on shutdown; leases will expire');
+    }
+    await this.dispatcher.destroy().catch(() => undefined);
+  }
+}

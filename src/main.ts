@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './bootstrap';
+import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const app = await createApp({ config });
+  const logger = new Logger('Bootstrap');
+  if (config.secretsKeyGenerated) {
+    logger.warn(`SECRETS_ENCRYPTION_KEY is not set: generated a development key in ${config.dataDir}/secrets.key. Set it in production.`);
+  }
+  if (config.webhookAllowHttp) logger.warn('WEBHOOK_ALLOW_HTTP is on: webhook URLs may use plain http. Development and tests only.');
+  if (config.webhookAllowedCidrs.length) {
+    logger.warn(`WEBHOOK_ALLOWED_CIDRS lets webhooks reach ${config.webhookAllowedCidrs.join(', ')}. Development and tests only.`);
+  }
+  if (!config.httpEnabled) {
+    await app.init();
+    logger.log('HTTP_ENABLED=false: running as a worker (no HTTP listener)');
+    return;
+  }
+  await app.listen(config.port);
+  const where = config.databaseType === 'postgres' ? 'PostgreSQL' : `SQLite at ${config.sqlitePath}`;
+  logger.log(`OptimalDial API listening on ${config.publicBaseUrl} (${where}); Swagger UI at ${config.publicBaseUrl}/docs`);
+}
+
+void main();

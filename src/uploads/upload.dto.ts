@@ -1,0 +1,133 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { StrictInt } from '../common/validation';
+import { UPLOAD_STATUSES } from './upload.entity';
+
+export class UploadWebhookHashDto {
+  /** HTTPS URL (SPEC §5.3 rules). User info is sent as Basic auth. */
+  @ApiProperty({ example: 'https://hooks.example.com/upload-done' })
+  url: string;
+  /** Seconds to wait after processing ends, 1–604800 (default 0). */
+  @ApiProperty({ required: false, minimum: 0, maximum: 604800, example: 60 })
+  delay?: number;
+  /** Optional signing secret, 16–128 characters; without it the notification is unsigned. */
+  @ApiProperty({ required: false, minLength: 16, maxLength: 128, writeOnly: true })
+  secret?: string;
+}
+
+export class CreateUploadJsonDto {
+  /** Default `api_upload_<12 hex>.csv`. */
+  @ApiProperty({ required: false, example: 'leads.csv' })
+  filename?: string;
+  /** Exactly one of phone_numbers or contacts; at most 250,000 entries. */
+  @ApiProperty({ required: false, type: [String], example: ['+14152345678', '(415) 234-5679'] })
+  phone_numbers?: string[];
+  @ApiProperty({ required: false, type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
+  contacts?: Array<Record<string, string | number>>;
+  @ApiProperty({ required: false, default: false })
+  skip_mobile_lookup?: boolean;
+  @ApiProperty({ required: false, type: UploadWebhookHashDto })
+  webhook?: UploadWebhookHashDto;
+}
+
+export class CreateUploadMultipartDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'CSV with a header row, at most 100 MB' })
+  file: unknown;
+  @ApiProperty({ description: 'Header of the column holding the phone numbers', example: 'phone' })
+  phone_column: string;
+  @ApiProperty({ required: false, enum: ['true', 'false'] })
+  skip_mobile_lookup?: string;
+  @ApiProperty({ required: false })
+  filename_override?: string;
+  @ApiProperty({ required: false, description: 'JSON-encoded webhook hash', example: '{"url":"https://hooks.example.com/upload-done","delay":60}' })
+  webhook?: string;
+}
+
+export class ListUploadsQueryDto {
+  @ApiProperty({ required: false, default: 50, minimum: 1, maximum: 100 })
+  @IsOptional()
+  @StrictInt()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiProperty({ required: false })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
+  @ApiProperty({ required: false, enum: UPLOAD_STATUSES })
+  @IsOptional()
+  @IsIn(UPLOAD_STATUSES)
+  status?: (typeof UPLOAD_STATUSES)[number];
+}
+
+export class UploadWebhookViewDto {
+  url: string;
+  delay: number;
+}
+
+export class UploadDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  @ApiProperty({ format: 'uuid' })
+  user_id: string;
+  @ApiProperty({ format: 'uuid' })
+  organization_id: string;
+  original_filename: string;
+  storage_path: string;
+  file_size_bytes: number;
+  @ApiProperty({ enum: UPLOAD_STATUSES })
+  status: string;
+  valid_row_count: number;
+  invalid_row_count: number;
+  duplicate_row_count: number;
+  total_rows: number;
+  credits_required: number;
+  credits_charged: number;
+  credits_refunded: number;
+  @ApiProperty({ enum: ['api', 'web'] })
+  source: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  api_key_id: string | null;
+  skip_mobile_lookup: boolean;
+  @ApiProperty({ type: String, nullable: true })
+  processed_storage_path: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  processed_filtered_storage_path: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  error_message: string | null;
+  exceeded_daily_limit: boolean;
+  @ApiProperty({ type: UploadWebhookViewDto, nullable: true })
+  webhook: UploadWebhookViewDto | null;
+  @ApiProperty({ format: 'date-time' })
+  created_at: string;
+  @ApiProperty({ format: 'date-time' })
+  updated_at: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  processing_started_at: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  completed_at: string | null;
+}
+
+export class UploadPageDto {
+  @ApiProperty({ type: [UploadDto] })
+  data: UploadDto[];
+  @ApiProperty({ type: String, nullable: true })
+  next_cursor: string | null;
+}
+
+export class CancelResponseDto {
+  @ApiProperty({ example: 'cancelled' })
+  status: 'cancelled';
+  credits_refunded: number;
+}
+
+export class DownloadUrlDto {
+  @ApiProperty({ example: 'http://localhost:3000/files/0b6f…/processed?expires=1777040096&signature=…' })
+  download_url: string;
+  /** Unix seconds. */
+  @ApiProperty({ example: 1777040096 })
+  expires_at: number;
+}

@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Brackets, EntityManager, Repository } from 'typeorm';
+import { CursorPosition } from '../common/cursor';
+import { DatabaseService } from '../database/database.service';
+import { CANCELLABLE, Upload, UploadStatus } from './upload.entity';
+
+@Injectable()
+export class UploadsRepository {
+  constructor(
+    private readonly db: DatabaseService,
+    @InjectRepository(Upload) private readonly uploads: Repository<Upload>,
+  ) {}
+
+  private repo(manager?: EntityManager): Repository<Upload> {
+    return manager?.getRepository(Upload) ?? this.uploads;
+  }
+
+  async insert(manager: EntityManager, upload: Upload): Promise<void> {
+    await this.repo(manager).insert(upload);
+  }
+
+  findForOrganization(organizationId: string, id: string, manager?: EntityManager): Promise<Upload | null> {
+    return this.repo(manager).findOneBy({ id, organizationId });
+  }
+
+  findById(id: string, manager?: EntityManager): Promise<Upload | null> {
+    return this.repo(manager).findOneBy({ id });
+  }
+
+  async findWebhookSecret(id: string): Promise<string | null> {
+    const row = await this.uploads.createQueryBuilder('u').select(['u.id', 'u.webhookSecretEncrypted']).where('u.id = :id', { id }).getOne();
+    return row?.webhookSecretEncrypted ?? null;
+  }
+
+  list(filter: { organizationId: string; status?: UploadStatus; cursor: CursorPosition | null; limit: number }): Promise<Upload[]> {
+    const qb = this.uploads.createQueryBuilder('u').where('u.organization_id = :org', { org: filter.organizationId });
+    if (filter.status) qb.andWhere('u.status = :st', { st: filter.status });
+    if (filter.cursor) {
+      const c = filter.cursor;
+      qb.andWhere(new Brackets((w) => w.where('u.created_at < :cts', { cts: c.createdAtMs }).orWhere('u.created_at = :cts AND u.id < :cid', { cid: c.id })));
+    }
+    return qb.orderBy('u.created_at', 'DESC').addOrderBy('u.id', 'DESC').limit(filter.limit + 1).getMany();
+  }
+
+  /** Valid rows the organization had accepted since `since` (for the daily limit), cancelled uploads excluded. */
+  async acceptedRowsSince(manager: EntityManager, organizationId: string, since: Date): Promise<number> {
+    const r = await this.repo(manager)
+      .createQueryBuilder('u')
+      .select('COALESCE(SUM(u.valid_row_count), 0)', 'n')
+      .where("u.organization_id = :org AND u.created_at >= :since AND u.status NOT IN ('cancelled', 'validation_failed', 'pending_mapping', 'validating')", {
+        org: organizationId,
+        since: since.getTime(),
+      })
+      .getRawOne<{ n: string | number }>();
+    return Number(r?.n ?? 0);
+  }
+
+  /** Conditional state change: only from one of `from`. Returns whether this call won. */
+  async transition(manager: EntityManager, id: string, from: UploadStatus[], patch: Partial<Upload>): Promise<boolean> {
+    const r = await this.repo(manager)
+      .createQueryBuilder()
+      .update()
+      .set(patch)
+      .where('id = :id AND status IN (:...from)', { id, from })
+      .execute();
+    return (r.affected ?? 0) === 1;
+  }
+
+  cancel(manager: EntityManager, id: string, patch: Partial<Upload>): Promise<boolean> {
+    return this.transition(manager, id, CANCELLABLE, patch);
+  }
+
+  /**
+   * Claims the oldest upload ready for processing (or one whose processing lease expired: a crashed run).
+   * Daily-limit uploads created today wait for the next UTC day. PostgreSQL locks with SKIP LOCKED.
+   */
+  async claimNext(opts: { now: number; startOfDay: number; leaseMs: number; token: string }): Promise<Upload | null> {
+    const pg = this.db.isPostgres;
+    const p = pg ? (i: number) => `$${i}` : () => '?';
+    const flagged = pg ? 'exceeded_daily_limit' : 'exceeded_daily_limit = 1';
+    const sql =
+      `UPDATE uploads SET status = 'processing', locked_until = ${p(1)}, locked_by = ${p(2)}, updated_at = ${p(3)}, ` +
+      `processing_started_at = COALESCE(processing_started_at, ${p(4)}) ` +
+      `WHERE id = (SELECT id FROM uploads WHERE ` +
+      `((status = 'ready_for_processing' AND NOT (${flagged} AND created_at >= ${p(5)})) OR (status = 'processing' AND locked_until < ${p(6)})) ` +
+      `ORDER BY created_at, id LIMIT 1${pg ? ' FOR UPDATE SKIP LOCKED' : ''}) ` +
+      `RETURNING id`;
+    const raw = await this.db.transaction((m) => m.query(sql, [opts.now + opts.leaseMs, opts.token, opts.now, opts.now, opts.startOfDay, opts.now]));
+    const rows: Array<{ id: string }> = pg ? raw[0] : raw;
+    if (!rows?.length) return null;
+    return this.findById(rows[0].id);
+  }
+
+  /** Finishing write of a processing run; only while this run still holds the lease. */
+  async finish(manager: EntityManager, id: string, token: string, patch: Partial<Upload>): Promise<boolean> {
+    const r = await this.repo(manager)
+      .createQueryBuilder()
+      .update()
+      .set({ ...patch, lockedUntil: null, lockedBy: null })
+      .where("id = :id AND status = 'processing' AND locked_by = :token", { id, token })
+      .execute();
+    return (r.affected ?? 0) === 1;
+  }
+
+  async releaseLease(token: string, now: number): Promise<void> {
+    await this.db.transaction((m) =>
+      m
+        .createQueryBuilder()
+        .update(Upload)
+        .set({ status: 'ready_for_processing', lockedUntil: null, lockedBy: null, updatedAt: new Date(now) })
+        .where("status = 'processing' AND locked_by = :token", { token })
+        .execute(),
+    );
+  }
+
+  async extendLease(id: string, token: string, until: number): Promise<void> {
+    await this.db.transaction((m) =>
+      m.createQueryBuilder().update(Upload).set({ lockedUntil: new Date(until) }).where('id = :id AND locked_by = :token', { id, token }).execute(),
+    );
+  }
+}

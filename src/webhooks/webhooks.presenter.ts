@@ -1,0 +1,24 @@
+import { WebhookEndpointResponseDto } from './webhook.dto';
+import { WebhookEndpoint } from './webhook-endpoint.entity';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The SPEC §5.1 object. The secret is never part of it. */
+export function presentWebhook(e: WebhookEndpoint): WebhookEndpointResponseDto {
+  return {
+    id: e.id,
+    user_id: e.userId,
+    organization_id: e.organizationId,
+    url: e.url,
+    description: e.description,
+    events: e.events,
+    is_active: e.isActive,
+    verified_at: iso(e.verifiedAt),
+    last_success_at: iso(e.lastSuccessAt),
+    last_failure_at: iso(e.lastFailureAt),
+    consecutive_failures: e.consecutiveFailures,
+    disabled_at: iso(e.disabledAt),
+    created_at: e.createdAt.toISOString(),
+    updated_at: e.updatedAt.toISOString(),
+  };
+}
