@@ -2,7 +2,11 @@ import { ApiKey } from './api-key.entity';
 import { Organization } from './organization.entity';
 import { User } from './user.entity';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+function iso(d: Date): string;
+function iso(d: Date | null): string | null;
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
 
 export function presentOrganization(o: Organization) {
   return {

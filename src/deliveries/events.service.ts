@@ -51,7 +51,7 @@ export class EventsService {
       ? [await this.webhooks.findForOrganization(organizationId, options.onlyEndpointId)].filter((e) => e !== null)
       : await this.webhooks.findActiveForEvent(manager, organizationId, type);
     const base = { organizationId, eventId: id, eventType: type, uploadId: options.uploadId ?? null, status: 'pending' as const, attemptCount: 0 };
-    const rows = endpoints.map((e) =>
+    const rows: Delivery[] = endpoints.map((e) =>
       Object.assign(new Delivery(), { ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetSecretEncrypted: null, nextRetryAt: now, createdAt: now, updatedAt: now }),
     );
     const target = options.requestTarget;

@@ -1,0 +1,37 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+export type NanpCountry = 'US' | 'CA';
+
+export interface NormalizedPhone {
+  e164: string;
+  country: NanpCountry;
+  /** libphonenumber-js `max` type, e.g. FIXED_LINE_OR_MOBILE, MOBILE, FIXED_LINE, VOIP. */
+  type: string;
+}
+
+/** Not subscriber lines a dialer should call: SPEC §4.3 excludes toll-free and premium-rate; the rest are alike. */
+const EXCLUDED_TYPES = new Set(['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST', 'UAN', 'VOICEMAIL', 'PERSONAL_NUMBER', 'PAGER']);
+
+/**
+ * SPEC §4.3: a US or Canadian number in any common shape → E.164, or null when invalid.
+ * The digits are reduced to a 10-digit national number first (optionally after a leading 1 / +1), so only NANP
+ * shapes are considered; validity is then decided by full metadata (libphonenumber-js `max`): unassigned area
+ * codes, exchanges starting with 0 or 1, other NANP countries (Jamaica, …), toll-free and premium-rate are invalid.
+ * Exchange 555 is rejected as well: libphonenumber's metadata accepts it, but it is the fictional range.
+ */
+export function normalizePhone(raw: unknown): NormalizedPhone | null {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return null;
+  const text = String(raw).trim();
+  if (!text || text.length > 40 || /[a-z]/i.test(text)) return null;
+  let digits = text.replace(/[\s().\-/+]/g, '');
+  if (!/^\d+$/.test(digits) || (text.includes('+') && !/^\+\s*1/.test(text))) return null;
+  if (digits.length === 11 && digits[0] === '1') digits = digits.slice(1);
+  if (digits.length !== 10 || digits.slice(3, 6) === '555') return null;
+  const parsed = parsePhoneNumberFromString(`+1${digits}`);
+  if (!parsed || !parsed.isValid()) return null;
+  const country = parsed.country;
+  if (country !== 'US' && country !== 'CA') return null;
+  const type = parsed.getType() ?? 'UNKNOWN';
+  if (EXCLUDED_TYPES.has(type)) return null;
+  return { e164: parsed.number, country, type };
+}
