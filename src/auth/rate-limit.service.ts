@@ -41,21 +41,17 @@ export class RateLimitService {
   private async increment(bucket: string, now: number): Promise<{ observed: number; resetAtMs: number }> {
     const windowMs = this.config.rateLimit.windowMs;
     const p = (i: number) => this.db.param(i);
-    const expired = `rate_limit_counters.window_start <= ${p(4)}`;
+    // Placeholders are numbered in the order they appear: SQLite binds `?` positionally.
     const sql =
       `INSERT INTO rate_limit_counters (bucket, window_start, count) VALUES (${p(1)}, ${p(2)}, 1) ` +
       `ON CONFLICT (bucket) DO UPDATE SET ` +
-      `count = CASE WHEN ${expired} THEN 1 ELSE rate_limit_counters.count + 1 END, ` +
-      `window_start = CASE WHEN ${expired.replace(p(4), p(5))} THEN ${p(3)} ELSE rate_limit_counters.window_start END ` +
+      `count = CASE WHEN rate_limit_counters.window_start <= ${p(3)} THEN 1 ELSE rate_limit_counters.count + 1 END, ` +
+      `window_start = CASE WHEN rate_limit_counters.window_start <= ${p(4)} THEN ${p(5)} ELSE rate_limit_counters.window_start END ` +
       `RETURNING count, window_start`;
     const cutoff = now - windowMs;
-    const rows: Array<{ count: number | string; window_start: number | string }> = await this.db.transaction((m) => m.query(sql, [
-      bucket,
-      now,
-      now,
-      cutoff,
-      cutoff,
-    ]));
+    const rows: Array<{ count: number | string; window_start: number | string }> = await this.db.transaction((m) =>
+      m.query(sql, [bucket, now, cutoff, cutoff, now]),
+    );
     const row = rows[0];
     return { observed: Number(row.count), resetAtMs: Number(row.window_start) + windowMs };
   }

@@ -1,4 +1,4 @@
-import { Column, ColumnOptions, ValueTransformer } from 'typeorm';
+import { Column, ColumnOptions, FindOperator, ValueTransformer } from 'typeorm';
 
 /**
  * Timestamps are stored as epoch milliseconds (bigint) on both engines: comparisons in claim queries are plain
@@ -6,7 +6,13 @@ import { Column, ColumnOptions, ValueTransformer } from 'typeorm';
  * PostgreSQL returns int8 as a string, hence Number().
  */
 export const epochMs: ValueTransformer = {
-  to: (value: Date | null | undefined) => (value == null ? value : value.getTime()),
+  // TypeORM hands over find operators too (`IsNull()`, `Or(IsNull(), LessThan(date))`): convert what they carry.
+  // Numbers pass through, so a value transformed twice stays right.
+  to: (value: unknown) => {
+    if (value instanceof Date) return value.getTime();
+    if (value instanceof FindOperator) value.transformValue(epochMs);
+    return value;
+  },
   from: (value: string | number | null) => (value == null ? null : new Date(Number(value))),
 };
 

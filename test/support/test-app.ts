@@ -53,8 +53,10 @@ async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void>
 }
 
 export async function createTestApp(options: { env?: Env; imports?: DynamicModule['imports'] } = {}): Promise<TestApp> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'od-e2e-'));
-  const pg = await freshPostgres();
+  // A suite may point the app at a database it prepared itself (the CLI suite); otherwise each app gets a fresh one.
+  const ownDataDir = !options.env?.DATA_DIR;
+  const dataDir = options.env?.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'od-e2e-'));
+  const pg = options.env?.DATABASE_URL || !ownDataDir ? null : await freshPostgres();
   const config = loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -95,7 +97,7 @@ export async function createTestApp(options: { env?: Env; imports?: DynamicModul
     async close() {
       await app.close();
       await pg?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
