@@ -1,0 +1,60 @@
+/**
+ * The package entry for host NestJS applications (SPEC §10): the feature modules, the services a host drives,
+ * the DTOs and entity types they speak, and the receiver-side signature verifier.
+ *
+ * A host imports `ConfigModule.forRoot()`, `DatabaseModule`, `ScheduleModule.forRoot()`, `OpsModule`,
+ * `NetModule.forRoot()` and the feature modules it needs — or simply `AppModule.forRoot()` for all of them.
+ */
+export { AppModule, AppModuleOptions } from './app.module';
+export { createApp, buildOpenApiDocument } from './bootstrap';
+
+export { ConfigModule } from './config/config.module';
+export { AppConfig, ConfigError, loadConfig } from './config/app-config';
+export { Clock, TestClock } from './common/clock';
+export { DatabaseModule } from './database/database.module';
+export { DatabaseService } from './database/database.service';
+export { NetModule } from './net/net.module';
+export { AddressPolicy, UnsafeAddressError } from './net/safe-lookup';
+export type { DnsResolver, ResolvedAddress } from './net/safe-lookup';
+export { OpsModule } from './ops/ops.module';
+export { MetricsService } from './ops/metrics.service';
+
+export { ApiError } from './common/api-error';
+export type { ErrorDetail } from './common/api-error';
+export { CurrentPrincipal, Public, RequireScopes, RequireAnyScope } from './common/principal';
+export type { Principal } from './common/principal';
+
+export { AuthModule } from './auth/auth.module';
+export { AuthService } from './auth/auth.service';
+export { RateLimitService } from './auth/rate-limit.service';
+export type { Organization } from './auth/organization.entity';
+export type { User } from './auth/user.entity';
+export type { ApiKey } from './auth/api-key.entity';
+export * from './auth/me.dto';
+
+export { WebhooksModule } from './webhooks/webhooks.module';
+export { WebhooksService } from './webhooks/webhooks.service';
+export type { WebhookEndpoint } from './webhooks/webhook-endpoint.entity';
+export * from './webhooks/webhook.dto';
+
+export { DeliveriesModule } from './deliveries/deliveries.module';
+export { EventsService } from './deliveries/events.service';
+export type { PublishOptions, RequestTarget } from './deliveries/events.service';
+export { DeliveriesService } from './deliveries/deliveries.service';
+export { DeliveryProcessor } from './deliveries/delivery.processor';
+export type { Event } from './deliveries/event.entity';
+export type { Delivery } from './deliveries/delivery.entity';
+export type { DeliveryAttempt } from './deliveries/delivery-attempt.entity';
+export * from './deliveries/delivery.dto';
+export { verifyWebhook, WebhookVerificationError, buildDeliveryHeaders } from './deliveries/signer';
+export type { VerifiedWebhookEvent, WebhookVerificationErrorCode } from './deliveries/signer';
+
+export { UploadsModule } from './uploads/uploads.module';
+export { UploadsService } from './uploads/uploads.service';
+export { UploadProcessor } from './uploads/upload.processor';
+export type { Upload, UploadStatus } from './uploads/upload.entity';
+export * from './uploads/upload.dto';
+export { FILE_STORAGE } from './uploads/storage/file-storage';
+export type { FileStorage } from './uploads/storage/file-storage';
+export { PHONE_CLASSIFIER, OfflinePhoneClassifier } from './uploads/phone/phone-classifier';
+export type { PhoneClassifier, PhoneClassification, ClassifyOptions } from './uploads/phone/phone-classifier';
