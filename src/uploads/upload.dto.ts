@@ -24,7 +24,7 @@ export class CreateUploadJsonDto {
   phone_numbers?: string[];
   @ApiProperty({ required: false, type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
   contacts?: Array<Record<string, string | number>>;
-  @ApiProperty({ required: false, default: false })
+  @ApiProperty({ required: false, description: 'Skip the carrier lookup of a classifier that makes one (default false)' })
   skip_mobile_lookup?: boolean;
   @ApiProperty({ required: false, type: UploadWebhookHashDto })
   webhook?: UploadWebhookHashDto;
