@@ -16,6 +16,23 @@ async function main(): Promise<void> {
   }
   const app = await createApp({ config });
   const logger = new Logger('Bootstrap');
+  // SIGTERM/SIGINT: stop claiming, let attempts on the wire finish (SHUTDOWN_GRACE_MS), release the rest, exit 0.
+  // Handled here rather than by enableShutdownHooks(), which re-raises the signal and so never exits 0.
+  let closing = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      logger.log(`${signal} received: shutting down`);
+      app.close().then(
+        () => process.exit(0),
+        (e) => {
+          logger.error({ err: e }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
   if (config.secretsKeyGenerated) {
     logger.warn(`SECRETS_ENCRYPTION_KEY is not set: generated a development key in ${config.dataDir}/secrets.key. Set it in production.`);
   }

@@ -74,7 +74,7 @@ export class WebhooksRepository {
   ): Promise<boolean> {
     const streak = r.anySuccess ? `${r.failuresAfterLastSuccess}` : `consecutive_failures + ${r.failuresAfterLastSuccess}`;
     const disable = `is_active = ${this.bool(manager, true)} AND (${r.gone ? '1 = 1' : '1 = 0'} OR ${streak} >= ${disableThreshold})`;
-    const result = await manager
+    await manager
       .createQueryBuilder()
       .update(WebhookEndpoint)
       .set({
@@ -86,10 +86,10 @@ export class WebhooksRepository {
         updatedAt: now,
       })
       .where('id = :id', { id: r.endpointId })
-      .returning(['is_active', 'disabled_at'])
       .execute();
-    const row = (result.raw as Array<{ is_active: boolean | number; disabled_at: string | number | null }>)[0];
-    return !!row && !row.is_active && Number(row.disabled_at) === now.getTime();
+    // read back in the same transaction (TypeORM's query builder has no RETURNING on SQLite)
+    const after = await manager.getRepository(WebhookEndpoint).findOne({ select: ['isActive', 'disabledAt'], where: { id: r.endpointId } });
+    return !!after && !after.isActive && after.disabledAt?.getTime() === now.getTime();
   }
 
   private bool(manager: EntityManager, v: boolean): string {
