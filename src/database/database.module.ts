@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { DatabaseService } from './database.service';
+import { PgNotifications } from './pg-notifications';
 
 @Global()
 @Module({
@@ -12,7 +13,7 @@ import { DatabaseService } from './database.service';
       useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), autoLoadEntities: true }),
     }),
   ],
-  providers: [DatabaseService],
-  exports: [DatabaseService],
+  providers: [DatabaseService, PgNotifications],
+  exports: [DatabaseService, PgNotifications],
 })
 export class DatabaseModule {}

@@ -1,22 +1,9 @@
+import { redactCredentials } from '../net/url-policy';
 import { DeliveryAttempt } from './delivery-attempt.entity';
 import { Delivery } from './delivery.entity';
 import { DeliveryAttemptDto, WebhookDeliveryDto } from './delivery.dto';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** Credentials in a target URL's user info are never shown back. */
-function displayUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.username || u.password) {
-      u.username = u.username ? '***' : '';
-      u.password = u.password ? '***' : '';
-    }
-    return u.toString();
-  } catch {
-    return raw;
-  }
-}
 
 export function presentDelivery(d: Delivery): WebhookDeliveryDto {
   return {
@@ -30,7 +17,7 @@ export function presentDelivery(d: Delivery): WebhookDeliveryDto {
     last_attempt_at: iso(d.lastAttemptAt),
     last_response_status: d.lastResponseStatus,
     last_error: d.lastError,
-    target_url: displayUrl(d.targetUrl),
+    target_url: redactCredentials(d.targetUrl),
     upload_id: d.uploadId,
     created_at: d.createdAt.toISOString(),
     delivered_at: iso(d.deliveredAt),

@@ -16,7 +16,8 @@ export class Event {
   @Column({ name: 'api_version', type: 'varchar', length: 16 })
   apiVersion: string;
 
-  @Column({ type: 'blob', transformer: { to: (v: Buffer) => v, from: (v: Buffer | Uint8Array) => (v == null ? v : Buffer.from(v)) } })
+  // Stored as text (the envelope is JSON, so UTF-8 round-trips byte for byte) so one column type serves both engines.
+  @Column({ type: 'text', transformer: { to: (v: Buffer | null) => (v == null ? v : v.toString('utf8')), from: (v: string | null) => (v == null ? v : Buffer.from(v, 'utf8')) } })
   payload: Buffer;
 
   @Column({ name: 'upload_id', ...uuidColumn, nullable: true })

@@ -40,6 +40,14 @@ describe('validateWebhookUrl', () => {
     expect(reason(validateWebhookUrl(at(2049), strict))).toBe('invalid_url');
   });
 
+  it('applies the limit to the normalized URL too (percent-encoding can lengthen it)', () => {
+    const raw = `https://hooks.example.com/${'é'.repeat(1000)}`;
+    expect(raw.length).toBeLessThanOrEqual(2048);
+    expect(reason(validateWebhookUrl(raw, strict))).toBe('invalid_url');
+    const fits = `https://hooks.example.com/${'é'.repeat(300)}`;
+    expect(okUrl(validateWebhookUrl(fits, strict))).toHaveLength('https://hooks.example.com/'.length + 300 * 6);
+  });
+
   it('strips the fragment', () => {
     const v = validateWebhookUrl('https://hooks.example.com/in?q=1#section', strict);
     expect(okUrl(v)).toBe('https://hooks.example.com/in?q=1');

@@ -33,6 +33,9 @@ export function validateWebhookUrl(raw: unknown, opts: { allowHttp: boolean }): 
     return invalid('The URL user info has invalid percent-encoding');
   }
   url.hash = '';
+  // The limit applies to the URL we store and dial: WHATWG normalization can lengthen it (percent-encoding of
+  // non-ASCII, punycode hosts), and a stored URL over the limit would not fit the 2048-character column.
+  if (url.href.length > MAX_URL_LENGTH) return invalid(`The URL must be at most ${MAX_URL_LENGTH} characters once normalized`);
   return { ok: true, url };
 }
 
@@ -63,4 +66,18 @@ function decodeUserInfo(part: string): string | null {
 
 function invalid(message: string): UrlVerdict {
   return { ok: false, reason: 'invalid_url', message };
+}
+
+/** For showing a stored URL back (API responses): user info is a credential, so it is masked. */
+export function redactCredentials(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.username || u.password) {
+      u.username = u.username ? '***' : '';
+      u.password = u.password ? '***' : '';
+    }
+    return u.toString();
+  } catch {
+    return raw;
+  }
 }

@@ -23,7 +23,11 @@ export class WebhookPingService {
     private readonly clock: Clock,
   ) {}
 
-  async ping(url: URL, secret: string, webhookId: string | null): Promise<PingResult> {
+  /**
+   * `secrets`: the endpoint's signing secrets — one, or two during a rotation's overlap (SPEC §5.8: every request
+   * carries signatures under both, so a receiver still on the previous secret verifies the ping too).
+   */
+  async ping(url: URL, secrets: string[], webhookId: string | null): Promise<PingResult> {
     const eventId = newEventId();
     const body = Buffer.from(
       JSON.stringify({
@@ -41,7 +45,7 @@ export class WebhookPingService {
       attempt: 1,
       timestampSeconds: Math.floor(this.clock.nowMs() / 1000),
       body,
-      secrets: [secret],
+      secrets,
     });
     const authorization = basicAuthHeader(url);
     if (authorization) headers['authorization'] = authorization;

@@ -3,10 +3,11 @@ import { ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsStr
 import { EVENT_TYPES } from './webhook-endpoint.entity';
 
 export class CreateWebhookDto {
+  // The 2048-character limit is a URL-safety rule (SPEC §5.3 → 400 unsafe_url / invalid_url), checked with the
+  // rest of the URL rules by WebhooksService.checkUrl, not a validation_failed here.
   /** HTTPS URL that resolves only to public addresses. User info is sent as Basic auth; query strings are kept. */
   @ApiProperty({ example: 'https://hooks.example.com/optimaldial', maxLength: 2048 })
   @IsString()
-  @MaxLength(2048)
   url: string;
 
   /** Free-form, at most 500 characters. */
@@ -31,7 +32,6 @@ export class UpdateWebhookDto {
   @ApiProperty({ required: false, example: 'https://hooks.example.com/optimaldial-v2', maxLength: 2048 })
   @IsOptional()
   @IsString()
-  @MaxLength(2048)
   url?: string;
 
   @ApiProperty({ required: false, maxLength: 500, nullable: true, example: 'staging receiver' })

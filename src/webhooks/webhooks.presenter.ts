@@ -1,15 +1,16 @@
+import { redactCredentials } from '../net/url-policy';
 import { WebhookEndpointResponseDto } from './webhook.dto';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The SPEC §5.1 object. The secret is never part of it. */
+/** The SPEC §5.1 object. The secret is never part of it, nor the URL's user info (sent as Basic auth, masked here). */
 export function presentWebhook(e: WebhookEndpoint): WebhookEndpointResponseDto {
   return {
     id: e.id,
     user_id: e.userId,
     organization_id: e.organizationId,
-    url: e.url,
+    url: redactCredentials(e.url),
     description: e.description,
     events: e.events,
     is_active: e.isActive,

@@ -45,7 +45,7 @@ export class WebhooksService {
   async create(principal: Principal, dto: CreateWebhookDto): Promise<{ webhook: WebhookEndpoint; secret: string }> {
     const url = await this.checkUrl(dto.url);
     const secret = generateWebhookSecret();
-    await this.verifyByPing(url, secret, null);
+    await this.verifyByPing(url, [secret], null);
     const now = this.clock.now();
     const webhook = Object.assign(new WebhookEndpoint(), {
       id: newId(),
@@ -88,8 +88,10 @@ export class WebhooksService {
     if (dto.url !== undefined) {
       const url = await this.checkUrl(dto.url);
       if (url.toString() !== endpoint.url) {
-        const [secret] = await this.signingSecrets(endpoint.id);
-        await this.verifyByPing(url, secret, endpoint.id);
+        // "with the existing secret" (SPEC §5.6): every secret the endpoint currently signs with, so during a
+        // rotation's overlap the ping carries both signatures like any delivery (SPEC §5.8).
+        const secrets = await this.signingSecrets(endpoint.id);
+        await this.verifyByPing(url, secrets, endpoint.id);
         patch.url = url.toString();
         patch.verifiedAt = this.clock.now();
       }
@@ -189,8 +191,8 @@ export class WebhooksService {
     return verdict.url;
   }
 
-  private async verifyByPing(url: URL, secret: string, webhookId: string | null): Promise<void> {
-    const result = await this.ping.ping(url, secret, webhookId);
+  private async verifyByPing(url: URL, secrets: string[], webhookId: string | null): Promise<void> {
+    const result = await this.ping.ping(url, secrets, webhookId);
     if (result.ok) return;
     throw new ApiError(HttpStatus.BAD_REQUEST, {
       error: 'ping_failed',

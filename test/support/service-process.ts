@@ -28,7 +28,8 @@ export class ServiceProcess {
     const collect = (d: Buffer) => sp.logs.push(...d.toString('utf8').split('\n').filter(Boolean));
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    await sp.waitForLog(/listening on|running as a worker/, 60_000);
+    if (env.HTTP_ENABLED === 'false') await sp.waitForLog(/running as a worker/, 60_000);
+    else await sp.waitForHealth(60_000);
     return sp;
   }
 
@@ -43,6 +44,18 @@ export class ServiceProcess {
       };
       check();
     });
+  }
+
+  /** Ready = /health/live answers (works at any LOG_LEVEL). */
+  async waitForHealth(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exitCode !== null) throw new Error(`service exited (${this.exitCode}):\n${this.logs.slice(-20).join('\n')}`);
+      const ok = await fetch(`${this.baseUrl}/health/live`).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`service not healthy within ${timeoutMs} ms:\n${this.logs.slice(-20).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   signal(sig: NodeJS.Signals): void {

@@ -40,7 +40,7 @@ export class WebhooksDeliveries1732300001000 implements MigrationInterface {
           col.uuid('organization_id'),
           col.str('type', 64),
           col.str('api_version', 16),
-          col.blob('payload', pg),
+          col.text('payload'),
           col.uuid('upload_id', true),
           col.ts('created_at'),
         ],

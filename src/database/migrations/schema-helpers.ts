@@ -21,7 +21,6 @@ export const col = {
   /** epoch milliseconds, see database/columns.ts */
   ts: (name: string, nullable = false): TableColumnOptions => ({ name, type: 'bigint', isNullable: nullable }),
   bool: (name: string, dflt: boolean): TableColumnOptions => ({ name, type: 'boolean', default: dflt }),
-  blob: (name: string, isPostgres: boolean): TableColumnOptions => ({ name, type: isPostgres ? 'bytea' : 'blob' }),
 };
 
 export function fk(column: string, table: string, onDelete: 'CASCADE' | 'SET NULL' | 'RESTRICT' = 'CASCADE'): TableForeignKey {
