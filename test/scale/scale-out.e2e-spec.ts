@@ -18,7 +18,8 @@ import { createTestApp, TestApp, TestOrg } from '../support/test-app';
  * 3. 70 writes with one key over both instances: exactly 10 rejected (rate limits counted in the database).
  */
 const EVENTS = Number(process.env.SCALE_EVENTS ?? 5000);
-const LEASE_MS = 3000;
+// long enough that no attempt outlives its lease on a loaded 2-core machine (a re-sent attempt would count as a duplicate)
+const LEASE_MS = 20_000;
 const CONCURRENCY = 64;
 
 const pgUrl = process.env.TEST_DATABASE_URL;
@@ -113,7 +114,10 @@ describe('scale-out: two instances on one PostgreSQL', () => {
     for (;;) {
       const c = await counts();
       if ((c.delivered ?? 0) >= total) return;
-      if (Date.now() > deadline) throw new Error(`not all delivered in time: ${JSON.stringify(c)}`);
+      if (Date.now() > deadline) {
+        const logs = instances.map((i, n) => `--- instance ${n} (exit ${i.exitCode}):\n${i.logs.slice(-15).join('\n')}`).join('\n');
+        throw new Error(`not all delivered in time: ${JSON.stringify(c)}\n${logs}`);
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   }
