@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { ApiError } from './api-error';
 
@@ -22,9 +22,38 @@ export function validationError(errors: ValidationError[]): ApiError {
   return ApiError.validation(message, fields);
 }
 
-/** Whitelist + forbid unknown fields (SPEC §1), errors in the §2 envelope. */
+/** No request DTO nests beyond a few levels; anything deeper is refused before it is walked recursively. */
+export const MAX_INPUT_DEPTH = 32;
+
+/** Whether `value` nests objects/arrays more than `max` levels deep; iterative, so any depth is safe to ask about. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * Nest's ValidationPipe and class-transformer walk the input recursively: a body of 10,000 nested arrays
+ * overflows the stack (a 500). Such input is rejected with a 400 before they see it.
+ */
+class DepthLimitedValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
+      const where = metadata.type === 'custom' ? 'input' : metadata.type;
+      throw ApiError.validation(`The request ${where} is nested too deeply`, { [where]: [`must not nest more than ${MAX_INPUT_DEPTH} levels deep`] });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+/** Whitelist + forbid unknown fields (SPEC §1), errors in the §2 envelope, a bound on nesting. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new DepthLimitedValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -18,6 +18,8 @@ export interface ClaimedDelivery {
   targetSecretEncrypted: string | null;
   attemptCount: number;
   createdAtMs: number;
+  /** When the attempt became due (for a first attempt: the event, or the event plus a per-request delay). */
+  dueAtMs: number;
 }
 
 /** The outcome of one attempt, as recorded in a batch. */
@@ -28,6 +30,8 @@ export interface AttemptOutcome {
   /** delivered | pending (with nextRetryAt) | exhausted */
   status: DeliveryStatus;
   nextRetryAt: Date | null;
+  /** Where the attempt went: an endpoint's URL may have changed since the delivery was created. */
+  targetUrl?: string;
 }
 
 const num = (v: unknown) => (v == null ? null : Number(v));
@@ -60,11 +64,17 @@ export class DeliveriesRepository {
     const pg = this.db.isPostgres;
     const p = pg ? (i: number) => `$${i}` : () => '?';
     const active = pg ? 'e.is_active' : 'e.is_active = 1';
-    // candidate scan is bounded (a few times the batch) so the window function never sees the whole backlog
+    // The candidate scan is bounded (a few times the batch) so the window function never sees the whole backlog.
+    // Endpoints already at their bound are left out of it: otherwise a slow endpoint's backlog, first in due
+    // order, would fill every window and starve the deliveries of healthy endpoints queued behind it.
+    const saturated =
+      `SELECT webhook_endpoint_id FROM deliveries WHERE status = 'in_flight' AND webhook_endpoint_id IS NOT NULL ` +
+      `GROUP BY webhook_endpoint_id HAVING COUNT(*) >= ${p(8)}`;
     const candidates =
       `SELECT d.id, d.webhook_endpoint_id, d.next_retry_at FROM deliveries d ` +
       `LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id ` +
       `WHERE d.status = 'pending' AND d.next_retry_at <= ${p(1)} AND (d.webhook_endpoint_id IS NULL OR ${active}) ` +
+      `AND (d.webhook_endpoint_id IS NULL OR d.webhook_endpoint_id NOT IN (${saturated})) ` +
       `ORDER BY d.next_retry_at, d.id LIMIT ${p(2)}` +
       (pg ? ' FOR UPDATE OF d SKIP LOCKED' : '');
     const sql =
@@ -74,8 +84,11 @@ export class DeliveriesRepository {
       `FROM cand LEFT JOIN busy ON busy.webhook_endpoint_id = cand.webhook_endpoint_id) ` +
       `UPDATE deliveries SET status = 'in_flight', locked_until = ${p(3)}, locked_by = ${p(4)}, updated_at = ${p(5)} ` +
       `WHERE id IN (SELECT id FROM ranked WHERE slot <= ${p(6)} ORDER BY next_retry_at, id LIMIT ${p(7)}) ` +
-      `RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, attempt_count, created_at`;
-    const params = [opts.now, opts.limit * 4, opts.now + opts.leaseMs, opts.token, opts.now, opts.perEndpoint, opts.limit];
+      `RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, attempt_count, created_at, next_retry_at`;
+    // SQLite binds `?` in textual order: the saturation subquery sits inside the candidate scan, before LIMIT.
+    const params = pg
+      ? [opts.now, opts.limit * 4, opts.now + opts.leaseMs, opts.token, opts.now, opts.perEndpoint, opts.limit, opts.perEndpoint]
+      : [opts.now, opts.perEndpoint, opts.limit * 4, opts.now + opts.leaseMs, opts.token, opts.now, opts.perEndpoint, opts.limit];
     const raw = await this.db.transaction((m) => m.query(sql, params));
     const rows: Array<Record<string, unknown>> = pg ? raw[0] ?? raw : raw;
     return (Array.isArray(rows) ? rows : []).map((r) => ({
@@ -88,6 +101,7 @@ export class DeliveriesRepository {
       targetSecretEncrypted: (r.target_secret_encrypted as string) ?? null,
       attemptCount: Number(r.attempt_count),
       createdAtMs: Number(r.created_at),
+      dueAtMs: Number(r.next_retry_at ?? r.created_at),
     }));
   }
 
@@ -145,6 +159,7 @@ export class DeliveriesRepository {
           lastResponseStatus: a.responseStatus,
           lastError: a.errorMessage,
           deliveredAt: o.status === 'delivered' ? a.finishedAt : null,
+          ...(o.targetUrl ? { targetUrl: o.targetUrl } : {}),
           updatedAt: now,
         })
         .where("id = :id AND status = 'in_flight' AND locked_by = :token", { id: o.deliveryId, token: o.claimToken })
@@ -200,6 +215,10 @@ export class DeliveriesRepository {
     return n;
   }
 
+  findByEvent(organizationId: string, eventId: string, endpointId: string): Promise<Delivery | null> {
+    return this.deliveries.findOneBy({ organizationId, eventId, webhookEndpointId: endpointId });
+  }
+
   findForOrganization(organizationId: string, id: string): Promise<Delivery | null> {
     return this.deliveries.findOneBy({ id, organizationId });
   }
@@ -209,7 +228,8 @@ export class DeliveriesRepository {
     if (!delivery) return null;
     const [payloads, attempts] = await Promise.all([
       this.loadPayloads([delivery.eventId]),
-      this.attempts.find({ where: { deliveryId: id }, order: { attemptNumber: 'ASC', startedAt: 'ASC' } }),
+      // Chronological: a manual retry restarts the numbering, so attempt numbers alone do not order the history.
+      this.attempts.find({ where: { deliveryId: id }, order: { startedAt: 'ASC', attemptNumber: 'ASC' } }),
     ]);
     return { delivery, payload: payloads.get(delivery.eventId) ?? Buffer.alloc(0), attempts };
   }
@@ -253,29 +273,24 @@ export class DeliveriesRepository {
     return { due: num(r.due) ?? 0, held: num(r.held) ?? 0, inFlight: num(r.in_flight) ?? 0 };
   }
 
-  /** Retention: deletes one bounded batch of old history; returns how many events went. */
+  /**
+   * Retention: deletes one bounded batch of old history; returns how many events went. Only finished history
+   * goes: an event with a delivery still pending or in flight (say, held behind an endpoint disabled for months)
+   * is kept, and skipped by the scan, so such events can never fill every batch and stall retention for good.
+   */
   async deleteOlderThan(cutoff: Date, batch: number): Promise<number> {
     return this.db.transaction(async (m) => {
-      const ids = (
+      const doomed = (
         await m
           .getRepository(Event)
           .createQueryBuilder('e')
           .select('e.id', 'id')
           .where('e.created_at < :cutoff', { cutoff: cutoff.getTime() })
+          .andWhere("NOT EXISTS (SELECT 1 FROM deliveries busy WHERE busy.event_id = e.id AND busy.status IN ('pending', 'in_flight'))")
           .orderBy('e.created_at', 'ASC')
           .limit(batch)
           .getRawMany<{ id: string }>()
       ).map((r) => r.id);
-      if (!ids.length) return 0;
-      // Only finished history goes: a delivery still pending or in flight keeps its event.
-      const busy = await m
-        .getRepository(Delivery)
-        .createQueryBuilder('d')
-        .select('DISTINCT d.event_id', 'event_id')
-        .where("d.event_id IN (:...ids) AND d.status IN ('pending', 'in_flight')", { ids })
-        .getRawMany<{ event_id: string }>();
-      const keep = new Set(busy.map((b) => b.event_id));
-      const doomed = ids.filter((id) => !keep.has(id));
       if (!doomed.length) return 0;
       await m
         .createQueryBuilder()

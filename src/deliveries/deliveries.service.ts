@@ -104,9 +104,10 @@ export class DeliveriesService implements OnModuleInit {
     const data: Record<string, unknown> = { upload, test: true };
     if (type === 'upload.failed') data.error_message = 'This is a test event';
     const event = await this.db.transaction((m) => this.events.publish(m, principal.organizationId, type, data, { onlyEndpointId: endpointId }));
-    const page = await this.repo.list({ organizationId: principal.organizationId, endpointId, cursor: null, limit: 5 });
-    const delivery = page.find((d) => d.eventId === event.id);
-    return { event_id: event.id, delivery_id: delivery!.id };
+    // Looked up by event, not among the newest rows: another instance's clock may run slightly ahead of ours.
+    const delivery = await this.repo.findByEvent(principal.organizationId, event.id, endpointId);
+    if (!delivery) throw ApiError.notFound('Webhook endpoint not found'); // deleted meanwhile
+    return { event_id: event.id, delivery_id: delivery.id };
   }
 }
 

@@ -21,9 +21,13 @@ import { DeliveryWaker } from './delivery-waker';
 import { nextAttemptAt } from './retry-schedule';
 import { buildDeliveryHeaders } from './signer';
 
+const LEASE_CHECK_INTERVAL_MS = 5_000;
+
 interface Prepared {
   claim: ClaimedDelivery;
   token: string;
+  /** The target as configured (an endpoint's current URL, credentials included). */
+  targetUrl: string;
   url: string;
   authorization: string | undefined;
   secrets: string[];
@@ -72,7 +76,10 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.dispatcher = createSafeDispatcher(policy, {
       ca: config.delivery.extraCaPem ?? undefined,
       connectTimeoutMs: config.delivery.timeoutMs,
-      connections: config.delivery.perEndpointConcurrency,
+      // The pool is per origin, and many endpoints (of many organizations) may share one origin. The per-endpoint
+      // bound is enforced by the claim; capping the pool at that bound too would queue a healthy endpoint's
+      // requests behind a slow endpoint on the same host, burning their deadline while they wait.
+      connections: config.delivery.globalConcurrency,
     });
     this.attempts = metrics.counter('webhook_delivery_attempts_total', 'Delivery attempts by outcome and error class', ['outcome', 'error_class']);
     this.latency = metrics.histogram(
@@ -112,10 +119,15 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async drain(): Promise<void> {
-    await this.repo.releaseExpiredLeases(this.clock.nowMs());
+    let leasesCheckedAt = -Infinity;
     do {
       this.again = false;
       while (!this.stopping) {
+        // A drain under steady load may never end: dead workers' leases are looked at again every few seconds.
+        if (this.clock.nowMs() - leasesCheckedAt >= LEASE_CHECK_INTERVAL_MS) {
+          leasesCheckedAt = this.clock.nowMs();
+          await this.repo.releaseExpiredLeases(leasesCheckedAt);
+        }
         if (this.outcomes.length) await this.flush();
         const free = this.config.delivery.globalConcurrency - this.inFlight;
         const claimed = free > 0 ? await this.claim(Math.min(this.config.delivery.batchSize, free)) : [];
@@ -123,7 +135,10 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
           await this.dispatch(claimed);
           continue;
         }
-        if (this.inFlight === 0 && !this.outcomes.length) break;
+        // Attempts may have settled while the claim ran: record them (and look again) rather than wait for a
+        // settle that will never come.
+        if (this.outcomes.length) continue;
+        if (this.inFlight === 0) break;
         await this.nextSettle();
       }
     } while (this.again && !this.stopping);
@@ -160,28 +175,42 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         this.finishToken(token);
         continue;
       }
-      const url = new URL(rawUrl);
-      const prepared: Prepared = {
-        claim,
-        token,
-        url: stripCredentials(url).toString(),
-        authorization: basicAuthHeader(url),
-        secrets: claim.webhookEndpointId
-          ? (secrets.get(claim.webhookEndpointId) ?? [])
-          : claim.targetSecretEncrypted
-            ? [this.cipher.decrypt(claim.targetSecretEncrypted)]
-            : [],
-        body,
-      };
-      this.inFlight++;
-      void this.attempt(prepared).then((outcome) => {
-        this.inFlight--;
-        this.outcomes.push(outcome);
+      let prepared: Prepared;
+      try {
+        const url = new URL(rawUrl);
+        prepared = {
+          claim,
+          token,
+          targetUrl: rawUrl,
+          url: stripCredentials(url).toString(),
+          authorization: basicAuthHeader(url),
+          secrets: claim.webhookEndpointId
+            ? (secrets.get(claim.webhookEndpointId) ?? [])
+            : claim.targetSecretEncrypted
+              ? [this.cipher.decrypt(claim.targetSecretEncrypted)]
+              : [],
+          body,
+        };
+      } catch (e) {
+        // One unusable row (say, a secret that no longer decrypts) must not stop the rest of the batch; it stays
+        // in flight until its lease expires.
+        this.logger.error({ err: e, deliveryId: claim.id }, 'could not prepare a delivery attempt');
         this.finishToken(token);
-        const waiters = this.waiters;
-        this.waiters = [];
-        waiters.forEach((w) => w());
-      });
+        continue;
+      }
+      this.inFlight++;
+      void this.attempt(prepared)
+        .then(
+          (outcome) => this.outcomes.push(outcome),
+          (e) => this.logger.error({ err: e, deliveryId: claim.id }, 'delivery attempt failed unexpectedly'),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.finishToken(token);
+          const waiters = this.waiters;
+          this.waiters = [];
+          waiters.forEach((w) => w());
+        });
     }
   }
 
@@ -203,7 +232,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     const ok = r.errorClass === null;
     const next = ok ? null : nextAttemptAt({ failedAttempt: attemptNumber, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
     this.attempts.inc({ outcome: ok ? 'delivered' : 'failed', error_class: r.errorClass ?? 'none' });
-    if (attemptNumber === 1) this.latency.observe(Math.max(0, finishedAt.getTime() - p.claim.createdAtMs) / 1000);
+    // measured from when the first attempt was due, so a per-request webhook's requested delay is not latency
+    if (attemptNumber === 1) this.latency.observe(Math.max(0, finishedAt.getTime() - Math.max(p.claim.createdAtMs, p.claim.dueAtMs)) / 1000);
     const attempt = Object.assign(new DeliveryAttempt(), {
       id: newId(),
       deliveryId: p.claim.id,
@@ -220,6 +250,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
       outcome: {
         deliveryId: p.claim.id,
         claimToken: p.token,
+        targetUrl: p.targetUrl,
         attempt,
         status: ok ? 'delivered' : next === null ? 'exhausted' : 'pending',
         nextRetryAt: next === null ? null : new Date(next),

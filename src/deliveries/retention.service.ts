@@ -24,13 +24,13 @@ export class RetentionService {
   }
 
   /** Returns the number of events deleted. Each batch is its own short transaction so writers are not blocked. */
-  async purge(): Promise<number> {
+  async purge(batchSize = BATCH): Promise<number> {
     const cutoff = new Date(this.clock.nowMs() - this.config.delivery.retentionDays * 86_400_000);
     let total = 0;
     for (;;) {
-      const n = await this.repo.deleteOlderThan(cutoff, BATCH);
+      const n = await this.repo.deleteOlderThan(cutoff, batchSize);
       total += n;
-      if (n < BATCH) break;
+      if (n < batchSize) break;
     }
     if (total) this.logger.log(`retention removed ${total} event(s) older than ${cutoff.toISOString()}`);
     return total;

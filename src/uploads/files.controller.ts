@@ -40,9 +40,19 @@ export class FilesController {
     const name = kind === 'original' ? upload.originalFilename : `${base}-${kind as DownloadKind}.csv`;
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Length', String(size));
-    res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/["\\\r\n]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`);
+    res.setHeader('Content-Disposition', contentDisposition(name));
     res.setHeader('Cache-Control', 'private, no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     await pipeline(this.storage.read(key), res);
   }
+}
+
+/**
+ * `attachment` with an ASCII fallback `filename` (Node refuses header values outside Latin-1, so a customer's
+ * "客户.csv" must not reach it raw) and the exact name in RFC 5987 `filename*`.
+ */
+export function contentDisposition(name: string): string {
+  const fallback = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }

@@ -20,7 +20,7 @@ export function receiveMultipart(req: Request, storage: FileStorage, storageKey:
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 25 } });
+      bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 25 } });
     } catch {
       reject(ApiError.badRequest('Malformed multipart/form-data request'));
       return;
@@ -28,26 +28,38 @@ export function receiveMultipart(req: Request, storage: FileStorage, storageKey:
     const fields: Record<string, string> = {};
     let file: MultipartResult['file'] = null;
     let writing: Promise<number> | null = null;
+    let current: PassThrough | null = null;
     let failed = false;
+    let resolved = false;
     const fail = (e: ApiError) => {
-      if (failed) return;
+      if (failed || resolved) return; // never delete the file of a request that was already accepted
       failed = true;
+      // a file still streaming (client gone, or a bad part after it) would never end once unpiped: end its write
+      // with an error so the partial file is removed and the request settles
+      current?.destroy(new Error('upload rejected'));
       req.unpipe(bb);
       req.resume(); // drain so the client can read our answer
       const done = writing ? writing.catch(() => undefined).then(() => storage.delete(storageKey)) : Promise.resolve();
       void done.finally(() => reject(e));
     };
     bb.on('field', (name, value, info) => {
+      if (failed) return;
       if (!FIELDS.includes(name)) return fail(ApiError.validation(`${name} is not a recognised field`, { [name]: ['is not a recognised field'] }));
       if (info.valueTruncated) return fail(ApiError.validation(`${name} is too long`, { [name]: ['is too long'] }));
       fields[name] = value;
     });
     bb.on('file', (name, stream, info) => {
+      // busboy may still emit parts it had buffered when the request was rejected: never store those
+      if (failed) {
+        stream.resume();
+        return;
+      }
       if (name !== 'file' || file) {
         stream.resume();
         return fail(ApiError.validation(`unexpected file field "${name}": send one file in the "file" field`, { [name]: ['unexpected file field'] }));
       }
       const pass = new PassThrough();
+      current = pass;
       let size = 0;
       stream.on('data', (c: Buffer) => (size += c.length));
       stream.on('limit', () => {
@@ -65,7 +77,11 @@ export function receiveMultipart(req: Request, storage: FileStorage, storageKey:
     bb.on('close', () => {
       if (failed) return;
       (writing ?? Promise.resolve(0)).then(
-        () => resolve({ fields, file }),
+        () => {
+          if (failed) return;
+          resolved = true;
+          resolve({ fields, file });
+        },
         () => fail(ApiError.badRequest('The upload was interrupted')),
       );
     });

@@ -8,7 +8,10 @@ export interface ParsedUploadWebhook {
 
 const MAX_DELAY = 604_800;
 
-/** SPEC §7.1 shape check of the `webhook` hash (the URL's safety is checked separately, with DNS). */
+/**
+ * SPEC §7.1 shape check of the `webhook` hash (the URL's safety is checked separately, with DNS).
+ * `delay` is 1–604800 when given; absent means 0 (deliver at once). An explicit 0 is out of range.
+ */
 export function parseUploadWebhook(raw: unknown): ParsedUploadWebhook {
   const fail = (field: string, msg: string) => ApiError.validation(`webhook.${field} ${msg}`, { [`webhook.${field}`]: [msg] });
   if (typeof raw === 'string') {
@@ -24,7 +27,7 @@ export function parseUploadWebhook(raw: unknown): ParsedUploadWebhook {
   if (typeof h.url !== 'string' || !h.url) throw fail('url', 'is required');
   let delay = 0;
   if (h.delay !== undefined) {
-    if (typeof h.delay !== 'number' || !Number.isInteger(h.delay) || h.delay < 0 || h.delay > MAX_DELAY) {
+    if (typeof h.delay !== 'number' || !Number.isInteger(h.delay) || h.delay < 1 || h.delay > MAX_DELAY) {
       throw fail('delay', `must be an integer between 1 and ${MAX_DELAY}`);
     }
     delay = h.delay;

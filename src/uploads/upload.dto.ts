@@ -7,8 +7,8 @@ export class UploadWebhookHashDto {
   /** HTTPS URL (SPEC §5.3 rules). User info is sent as Basic auth. */
   @ApiProperty({ example: 'https://hooks.example.com/upload-done' })
   url: string;
-  /** Seconds to wait after processing ends, 1–604800 (default 0). */
-  @ApiProperty({ required: false, minimum: 0, maximum: 604800, example: 60 })
+  /** Seconds to wait after processing ends, 1–604800; omit it to be notified at once. */
+  @ApiProperty({ required: false, minimum: 1, maximum: 604800, example: 60 })
   delay?: number;
   /** Optional signing secret, 16–128 characters; without it the notification is unsigned. */
   @ApiProperty({ required: false, minLength: 16, maxLength: 128, writeOnly: true })

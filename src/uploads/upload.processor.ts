@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PassThrough } from 'node:stream';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { stringify } from 'csv-stringify';
+import { stringify, Stringifier } from 'csv-stringify';
 import { Counter } from 'prom-client';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { EventsService } from '../deliveries/events.service';
 import { MetricsService } from '../ops/metrics.service';
-import { csvRows, e164ToNumber, indexOfSorted, numberToE164, scanPhoneList } from './csv/phone-list-scanner';
+import { csvRows, indexOfSorted, numberToE164, scanPhoneList } from './csv/phone-list-scanner';
 import { spreadsheetSafe } from './csv/spreadsheet-safe';
 import { PHONE_CLASSIFIER, PhoneClassifier } from './phone/phone-classifier';
-import { normalizePhone } from './phone/phone-normalizer';
+import { nanpDigits } from './phone/phone-normalizer';
 import { SignedUrls } from './signed-urls';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
 import { Upload } from './upload.entity';
@@ -103,10 +102,10 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
     const header = [...scan.header, 'phone_e164', 'line_type', 'optimaldial_status'].map(spreadsheetSafe);
     const processed = stringify();
     const filtered = stringify();
-    const writes = Promise.all([
-      this.storage.write(processedKey, processed.pipe(new PassThrough())),
-      this.storage.write(filteredKey, filtered.pipe(new PassThrough())),
-    ]);
+    // The stringifiers are the sources themselves: destroying one on error must reach storage.write (a `.pipe()`
+    // in between does not forward errors, and the write, and with it the processor, would wait forever).
+    const writes = Promise.all([this.storage.write(processedKey, processed), this.storage.write(filteredKey, filtered)]);
+    writes.catch(() => undefined); // observed below; a storage error must not go unhandled meanwhile
     try {
       await write(processed, header);
       await write(filtered, header);
@@ -131,12 +130,15 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
           continue;
         }
         if (row.length !== scan.header.length) continue;
-        const n = normalizePhone(row[scan.phoneIndex]);
-        if (!n) continue;
-        const idx = indexOfSorted(scan.unique, e164ToNumber(n.e164));
+        // scan.unique holds exactly the distinct valid numbers, so the cheap shape check plus a lookup decides
+        // validity here: the metadata check (the expensive part) ran once per row in the scan, not twice
+        const digits = nanpDigits(row[scan.phoneIndex]);
+        if (!digits) continue;
+        const n = Number(digits);
+        const idx = indexOfSorted(scan.unique, n);
         if (idx < 0 || emitted[idx]) continue;
         emitted[idx] = 1;
-        chunk.push({ row, e164: numberToE164(e164ToNumber(n.e164)) });
+        chunk.push({ row, e164: numberToE164(n) });
         if (chunk.length >= CLASSIFY_CHUNK) await flush();
       }
       if (chunk.length) await flush();
@@ -157,6 +159,7 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
     const processed = this.urls.sign(upload.id, 'processed', EVENT_URL_TTL_SECONDS);
     const filtered = this.urls.sign(upload.id, 'processed-filtered', EVENT_URL_TTL_SECONDS);
     const done = { ...upload, status: 'completed' as const, completedAt: now };
+    const requestTarget = await this.requestTarget(upload); // read outside the transaction: inside, only `m` is used
     await this.db.transaction(async (m) => {
       const ok = await this.repo.finish(m, upload.id, token, {
         status: 'completed',
@@ -173,18 +176,19 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
           downloads: { processed: processed.url, processed_filtered: filtered.url, expires_at: processed.expiresAt },
         },
       };
-      await this.events.publish(m, upload.organizationId, 'upload.completed', data, { uploadId: upload.id, requestTarget: await this.requestTarget(upload) });
+      await this.events.publish(m, upload.organizationId, 'upload.completed', data, { uploadId: upload.id, requestTarget });
     });
   }
 
   private async fail(upload: Upload, token: string, error: unknown): Promise<void> {
     const now = this.clock.now();
     const message = humanError(error);
+    const requestTarget = await this.requestTarget(upload);
     await this.db.transaction(async (m) => {
       const ok = await this.repo.finish(m, upload.id, token, { status: 'failed', errorMessage: message, completedAt: now, updatedAt: now });
       if (!ok) return;
       const data = { upload: { ...uploadEventData({ ...upload, status: 'failed' }) }, error_message: message };
-      await this.events.publish(m, upload.organizationId, 'upload.failed', data, { uploadId: upload.id, requestTarget: await this.requestTarget(upload) });
+      await this.events.publish(m, upload.organizationId, 'upload.failed', data, { uploadId: upload.id, requestTarget });
     });
   }
 
@@ -201,13 +205,42 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
   }
 }
 
-function write(stream: NodeJS.WritableStream, row: string[]): Promise<void> | void {
-  if ((stream as unknown as { write(r: string[]): boolean }).write(row)) return;
-  return new Promise((resolve) => stream.once('drain', () => resolve()));
+/** Writes one row, waiting for `drain` under backpressure; rejects (instead of waiting forever) once the stream is dead. */
+function write(stream: Stringifier, row: string[]): Promise<void> | void {
+  if (stream.destroyed || stream.writableEnded) return Promise.reject(stream.errored ?? new Error('the result file could not be written'));
+  if (stream.write(row)) return;
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(stream.errored ?? new Error('the result file could not be written'));
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', done);
+  });
 }
 
-/** A human-readable reason for the customer; never a stack trace. */
-function humanError(e: unknown): string {
+/**
+ * A human-readable reason for the customer: never a stack trace, never a server path or a raw system error code.
+ * Storage failures get a fixed sentence; other errors (a CSV problem, a classifier's own message) keep their
+ * first line, with anything that looks like an absolute path removed.
+ */
+export function humanError(e: unknown): string {
+  const err = (e ?? {}) as NodeJS.ErrnoException;
   const msg = e instanceof Error ? e.message : String(e);
-  return `Processing failed: ${msg.replace(/\s+at\s.*$/s, '').slice(0, 400)}`;
+  if (err.code === 'ENOENT' || /\bENOENT\b/.test(msg)) return 'Processing failed: the uploaded file is no longer available in storage. Please upload the list again.';
+  if ((typeof err.code === 'string' && err.syscall) || /\b(EACCES|EPERM|ENOSPC|EIO|EMFILE|EROFS)\b/.test(msg)) {
+    return 'Processing failed: the file storage could not be read or written. Please try again later.';
+  }
+  const firstLine = msg.split(/\r?\n/)[0].replace(/\s+at\s.*$/s, '');
+  const clean = firstLine
+    .replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@-]+){2,}[\\/]?/g, '<path>')
+    .replace(/^(?:[A-Z][A-Za-z]*Error|Error):\s*/, '')
+    .trim();
+  return `Processing failed: ${(clean || 'an unexpected error occurred').slice(0, 400)}`;
 }

@@ -121,9 +121,11 @@ export class UploadsService {
     }
     await this.assertCanUpload(principal);
     const webhook = b.webhook === undefined ? undefined : b.webhook;
-    const rows = field === 'phone_numbers' ? phoneRows(list) : contactRows(list);
+    const { columns, rows } = field === 'phone_numbers' ? phoneRows(list) : contactRows(list);
     const storageKey = this.newStorageKey();
-    const sizeBytes = await this.storage.write(storageKey, Readable.from(rows).pipe(stringify()));
+    // With a single column, an empty entry would be an empty line, which CSV readers skip: quote it ("") so every
+    // entry stays a row and total_rows / invalid_row_count match the list.
+    const sizeBytes = await this.storage.write(storageKey, Readable.from(rows).pipe(stringify({ quoted_empty: columns.length === 1 })));
     const filename = (b.filename as string | undefined)?.trim() || `api_upload_${randomBytes(6).toString('hex')}.csv`;
     return this.createFromStoredCsv(principal, { storageKey, sizeBytes, filename }, { phoneColumn: 'phone', skipMobileLookup: b.skip_mobile_lookup === true, webhook });
   }
@@ -222,14 +224,19 @@ export class UploadsService {
       processingStartedAt: null,
       completedAt: null,
     });
+    // Read before the transaction: inside it, every statement must go through `m` (a second pooled connection
+    // taken while this one holds the organization's row lock can exhaust the pool under concurrent uploads).
+    const dailyRowLimit = (await this.auth.getOrganization(principal.organizationId))?.dailyRowLimit ?? null;
     await this.db.transaction(async (m) => {
-      const org = await this.auth.getOrganization(principal.organizationId);
-      if (org?.dailyRowLimit != null) {
-        const today = await this.repo.acceptedRowsSince(m, org.id, startOfUtcDay(now));
-        upload.exceededDailyLimit = today + credits > org.dailyRowLimit;
-      }
+      // The conditional charge comes first: on PostgreSQL it locks the organization's row until commit, so
+      // concurrent uploads of one organization pass this point one at a time and the daily total read below
+      // includes every upload committed before (read-then-flag without the lock let them all see the same total).
       if (!(await this.auth.chargeCredits(m, principal.organizationId, credits))) {
         throw new ApiError(HttpStatus.PAYMENT_REQUIRED, 'Insufficient credits');
+      }
+      if (dailyRowLimit != null) {
+        const today = await this.repo.acceptedRowsSince(m, principal.organizationId, startOfUtcDay(now));
+        upload.exceededDailyLimit = today + credits > dailyRowLimit;
       }
       await this.repo.insert(m, upload);
       await this.events.publish(m, upload.organizationId, 'upload.created', { upload: uploadEventData(upload) }, { uploadId: upload.id });
@@ -242,16 +249,25 @@ export function startOfUtcDay(d: Date): Date {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 }
 
-function* phoneRows(list: unknown[]): Generator<string[]> {
-  yield ['phone'];
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    if (typeof v !== 'string' && typeof v !== 'number') throw ApiError.validation(`phone_numbers[${i}] must be a string`, { [`phone_numbers[${i}]`]: ['must be a string'] });
-    yield [String(v)];
-  }
+interface ListRows {
+  columns: string[];
+  rows: Generator<string[]>;
 }
 
-function contactRows(list: unknown[]): Generator<string[]> {
+function phoneRows(list: unknown[]): ListRows {
+  list.forEach((v, i) => {
+    if (typeof v !== 'string' && typeof v !== 'number') throw ApiError.validation(`phone_numbers[${i}] must be a string`, { [`phone_numbers[${i}]`]: ['must be a string'] });
+  });
+  return {
+    columns: ['phone'],
+    rows: (function* () {
+      yield ['phone'];
+      for (const v of list) yield [String(v)];
+    })(),
+  };
+}
+
+function contactRows(list: unknown[]): ListRows {
   const columns = ['phone'];
   const seen = new Set(columns);
   list.forEach((c, i) => {
@@ -269,8 +285,11 @@ function contactRows(list: unknown[]): Generator<string[]> {
       throw ApiError.validation(`contacts[${i}].phone is required`, { [`contacts[${i}].phone`]: ['is required and must be a string'] });
     }
   });
-  return (function* () {
-    yield columns;
-    for (const c of list as Array<Record<string, string | number>>) yield columns.map((k) => (c[k] === undefined ? '' : String(c[k])));
-  })();
+  return {
+    columns,
+    rows: (function* () {
+      yield columns;
+      for (const c of list as Array<Record<string, string | number>>) yield columns.map((k) => (c[k] === undefined ? '' : String(c[k])));
+    })(),
+  };
 }

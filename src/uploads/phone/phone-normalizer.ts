@@ -20,13 +20,8 @@ const EXCLUDED_TYPES = new Set(['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST', 'UAN
  * Exchange 555 is rejected as well: libphonenumber's metadata accepts it, but it is the fictional range.
  */
 export function normalizePhone(raw: unknown): NormalizedPhone | null {
-  if (typeof raw !== 'string' && typeof raw !== 'number') return null;
-  const text = String(raw).trim();
-  if (!text || text.length > 40 || /[a-z]/i.test(text)) return null;
-  let digits = text.replace(/[\s().\-/+]/g, '');
-  if (!/^\d+$/.test(digits) || (text.includes('+') && !/^\+\s*1/.test(text))) return null;
-  if (digits.length === 11 && digits[0] === '1') digits = digits.slice(1);
-  if (digits.length !== 10 || digits.slice(3, 6) === '555') return null;
+  const digits = nanpDigits(raw);
+  if (!digits) return null;
   const parsed = parsePhoneNumberFromString(`+1${digits}`);
   if (!parsed || !parsed.isValid()) return null;
   const country = parsed.country;
@@ -34,4 +29,20 @@ export function normalizePhone(raw: unknown): NormalizedPhone | null {
   const type = parsed.getType() ?? 'UNKNOWN';
   if (EXCLUDED_TYPES.has(type)) return null;
   return { e164: parsed.number, country, type };
+}
+
+/**
+ * The cheap first half of normalizePhone: the shape checks only, no metadata. Returns the 10-digit national
+ * number a value would normalize to (a valid number's E.164 is always `+1` + these digits), or null when the
+ * value cannot be a NANP number at all. A candidate is not necessarily valid: use normalizePhone for that.
+ */
+export function nanpDigits(raw: unknown): string | null {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return null;
+  const text = String(raw).trim();
+  if (!text || text.length > 40 || /[a-z]/i.test(text)) return null;
+  let digits = text.replace(/[\s().\-/+]/g, '');
+  if (!/^\d+$/.test(digits) || (text.includes('+') && !/^\+\s*1/.test(text))) return null;
+  if (digits.length === 11 && digits[0] === '1') digits = digits.slice(1);
+  if (digits.length !== 10 || digits.slice(3, 6) === '555') return null;
+  return digits;
 }

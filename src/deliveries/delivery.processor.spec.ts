@@ -1,0 +1,111 @@
+import { TestClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { DatabaseService } from '../database/database.service';
+import { AddressPolicy } from '../net/safe-lookup';
+import { MetricsService } from '../ops/metrics.service';
+import { SecretCipher } from '../webhooks/secret-cipher';
+import { WebhooksService } from '../webhooks/webhooks.service';
+import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
+import { sendOnce } from './delivery-sender';
+import { DeliveryWaker } from './delivery-waker';
+import { DeliveryProcessor } from './delivery.processor';
+
+jest.mock('./delivery-sender', () => ({ sendOnce: jest.fn() }));
+const send = sendOnce as jest.MockedFunction<typeof sendOnce>;
+
+const claim = (id: string, endpoint = 'ep-1'): ClaimedDelivery => ({
+  id,
+  organizationId: 'org',
+  eventId: `evt_${id}`,
+  eventType: 'upload.completed',
+  webhookEndpointId: endpoint,
+  targetUrl: 'https://hooks.example.com/x',
+  targetSecretEncrypted: null,
+  attemptCount: 0,
+  createdAtMs: Date.now(),
+  dueAtMs: Date.now(),
+});
+
+const stub = () => ({ inc: jest.fn(), observe: jest.fn(), startTimer: () => () => undefined, set: jest.fn() });
+
+function build(claims: Array<() => Promise<ClaimedDelivery[]>>) {
+  const recorded: AttemptOutcome[] = [];
+  let calls = 0;
+  const repo = {
+    releaseExpiredLeases: jest.fn(async () => 0),
+    claimDue: jest.fn(async () => (calls < claims.length ? claims[calls++]() : [])),
+    loadPayloads: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, Buffer.from('{}')]))),
+    recordOutcomes: jest.fn(async (_m: unknown, outcomes: AttemptOutcome[]) => {
+      recorded.push(...outcomes);
+      return new Set(outcomes.map((o) => o.deliveryId));
+    }),
+    queueDepth: jest.fn(),
+  } as unknown as DeliveriesRepository;
+  const webhooks = {
+    findByIds: jest.fn(async (ids: string[]) => ids.map((id) => ({ id, url: 'https://hooks.example.com/x' }))),
+    signingSecretsFor: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, ['s'.repeat(64)]]))),
+    recordResults: jest.fn(async () => false),
+  } as unknown as WebhooksService;
+  const db = { transaction: (fn: (m: unknown) => Promise<unknown>) => fn({}) } as unknown as DatabaseService;
+  const config = {
+    delivery: { timeoutMs: 1000, globalConcurrency: 8, perEndpointConcurrency: 2, batchSize: 4, leaseMs: 60_000, processorEnabled: false, tickMs: 1000, shutdownGraceMs: 0 },
+  } as unknown as AppConfig;
+  const metrics = { counter: stub, histogram: stub, gauge: stub } as unknown as MetricsService;
+  const processor = new DeliveryProcessor(
+    config,
+    repo,
+    db,
+    webhooks,
+    {} as SecretCipher,
+    new TestClock(),
+    {} as never,
+    new DeliveryWaker({ listen: async () => undefined, notify: () => undefined } as never),
+    new AddressPolicy({ allowHttp: false, allowedCidrs: [] }),
+    metrics,
+  );
+  return { processor, repo, recorded };
+}
+
+/** 'drained' when the drain ends within 2 s, else 'hung'. */
+function settleOrHang(p: Promise<void>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<string>((r) => (timer = setTimeout(() => r('hung'), 2000)));
+  return Promise.race([p.then(() => 'drained'), hung]).finally(() => clearTimeout(timer));
+}
+
+const ok = { status: 200, errorClass: null, errorMessage: null, body: 'ok', retryAfter: null, durationMs: 1 };
+
+describe('DeliveryProcessor drain loop', () => {
+  afterEach(() => send.mockReset());
+
+  it('records an attempt that settles while the next claim is running, instead of waiting forever', async () => {
+    send.mockResolvedValue(ok);
+    // The second claim finishes only after the first attempt has settled: nothing is in flight any more, but
+    // its outcome is still unrecorded.
+    const { processor, recorded } = build([async () => [claim('a')], () => new Promise((r) => setTimeout(() => r([]), 30))]);
+    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    expect(recorded.map((o) => [o.deliveryId, o.status])).toEqual([['a', 'delivered']]);
+  });
+
+  it('keeps draining when an attempt throws unexpectedly', async () => {
+    send.mockRejectedValueOnce(new Error('bug')).mockResolvedValue(ok);
+    const { processor, recorded } = build([async () => [claim('a'), claim('b', 'ep-2')]]);
+    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    expect(recorded.map((o) => o.deliveryId)).toEqual(['b']);
+  });
+
+  it('one drain at a time: a call during a drain resolves with it and makes it look again', async () => {
+    send.mockResolvedValue(ok);
+    const { processor, repo } = build([async () => [claim('a')]]);
+    const first = processor.processDueDeliveries();
+    const second = processor.processDueDeliveries();
+    expect(second).toBe(first);
+    await first;
+    const claims = (repo.claimDue as jest.Mock).mock.calls.length;
+    // after the pass that found nothing more, the extra call made it claim once more
+    expect(claims).toBeGreaterThanOrEqual(3);
+    const settled = (repo.claimDue as jest.Mock).mock.results.map((r) => r.value);
+    expect(await settled[claims - 1]).toEqual([]);
+    expect(await settled[claims - 2]).toEqual([]);
+  });
+});
