@@ -25,7 +25,8 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: (error?: unknown) => void): Promise<void> {
-    const parser = req.method === 'POST' && /^\/api\/v1\/uploads\/?$/.test(req.path) ? this.large : this.small;
+    // mounted on every route, so req.path is relative to the mount point: match the full URL path
+    const parser = req.method === 'POST' && /^\/api\/v1\/uploads\/?$/.test(req.originalUrl.split('?')[0]) ? this.large : this.small;
     return new Promise((resolve, reject) =>
       parser(req, res, (err?: unknown) => {
         if (err) return reject(err);
