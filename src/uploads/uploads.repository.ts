@@ -43,12 +43,12 @@ export class UploadsRepository {
     return qb.orderBy('u.created_at', 'DESC').addOrderBy('u.id', 'DESC').limit(filter.limit + 1).getMany();
   }
 
-  /** Valid rows the organization had accepted since `since` (for the daily limit), cancelled uploads excluded. */
+  /** Valid rows the organization had accepted (charged) since `since`, for the daily limit; cancelled uploads excluded. */
   async acceptedRowsSince(manager: EntityManager, organizationId: string, since: Date): Promise<number> {
     const r = await this.repo(manager)
       .createQueryBuilder('u')
       .select('COALESCE(SUM(u.valid_row_count), 0)', 'n')
-      .where("u.organization_id = :org AND u.created_at >= :since AND u.status NOT IN ('cancelled', 'validation_failed', 'pending_mapping', 'validating')", {
+      .where("u.organization_id = :org AND u.created_at >= :since AND u.status NOT IN ('cancelled', 'validation_failed', 'pending_mapping', 'validating', 'awaiting_confirmation')", {
         org: organizationId,
         since: since.getTime(),
       })

@@ -149,10 +149,7 @@ export class UploadsService {
       if (ok) await this.auth.refundCredits(m, upload.organizationId, upload.creditsCharged);
       return ok;
     });
-    if (!won) {
-      const current = await this.find(principal, id);
-      throw ApiError.conflict('invalid_state', `The upload cannot be cancelled in status ${current.status}`, { status: current.status });
-    }
+    if (!won) throw await this.invalidState(upload.organizationId, id, 'cancelled');
     return { status: 'cancelled', credits_refunded: upload.creditsCharged };
   }
 
@@ -163,6 +160,119 @@ export class UploadsService {
     }
     const { url, expiresAt } = this.urls.sign(id, kind, DOWNLOAD_TTL_SECONDS);
     return { download_url: url, expires_at: expiresAt };
+  }
+
+  // ---- the web flow (SPEC §4.2), driven by a host application through this service (SPEC §10) ----
+
+  /**
+   * A file arrives without a phone column: stored as is, `pending_mapping`, source `web`. Nothing is charged yet.
+   * `upload.created` fires when the upload is confirmed and charged, as it does for an API upload.
+   */
+  async startWebUpload(principal: Principal, input: { filename: string; content: Readable | Buffer | string; skipMobileLookup?: boolean }): Promise<UploadView> {
+    await this.assertCanUpload(principal);
+    if (!input.filename?.trim()) throw ApiError.validation('filename is required', { filename: ['is required'] });
+    const storageKey = this.newStorageKey();
+    const source = input.content instanceof Readable ? input.content : Readable.from([Buffer.from(input.content)]);
+    const sizeBytes = await this.storage.write(storageKey, source);
+    const now = this.clock.now();
+    const upload = this.newRow(principal, { storageKey, sizeBytes, filename: input.filename.trim() }, { skipMobileLookup: input.skipMobileLookup, source: 'web' }, now, {
+      status: 'pending_mapping',
+    });
+    await this.db.transaction((m) => this.repo.insert(m, upload));
+    return presentUpload(upload);
+  }
+
+  /**
+   * `pending_mapping` → `validating` → `awaiting_confirmation` (with counts and the credits it will cost) or
+   * `validation_failed` (fewer than 100 valid numbers). A column that is not in the header is a 400 and the
+   * upload stays `pending_mapping`, so the user can pick another.
+   */
+  async mapPhoneColumn(principal: Principal, id: string, phoneColumn: string): Promise<UploadView> {
+    const upload = await this.find(principal, id);
+    await this.moveOrConflict(upload, ['pending_mapping'], { status: 'validating', updatedAt: this.clock.now() });
+    let scan: ScanResult;
+    try {
+      scan = await this.scan(upload.storagePath, phoneColumn);
+    } catch (e) {
+      await this.db.transaction((m) => this.repo.transition(m, id, ['validating'], { status: 'pending_mapping', updatedAt: this.clock.now() }));
+      throw e;
+    }
+    const enough = scan.unique.length >= MIN_VALID_NUMBERS;
+    await this.db.transaction((m) =>
+      this.repo.transition(m, id, ['validating'], {
+        status: enough ? 'awaiting_confirmation' : 'validation_failed',
+        phoneColumn: scan.header[scan.phoneIndex],
+        ...scanCounts(scan),
+        creditsCharged: 0,
+        errorMessage: enough ? null : `At least ${MIN_VALID_NUMBERS} valid US/Canadian phone numbers are required; found ${scan.unique.length}`,
+        updatedAt: this.clock.now(),
+      }),
+    );
+    return this.get(principal, id);
+  }
+
+  /** `awaiting_confirmation` → `ready_for_processing`: charged (402 when short), flagged, `upload.created` — one transaction. */
+  async confirmUpload(principal: Principal, id: string): Promise<UploadView> {
+    const upload = await this.find(principal, id);
+    await this.assertCanUpload(principal);
+    const dailyRowLimit = (await this.auth.getOrganization(principal.organizationId))?.dailyRowLimit ?? null;
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      if (!(await this.auth.chargeCredits(m, upload.organizationId, upload.creditsRequired))) {
+        throw new ApiError(HttpStatus.PAYMENT_REQUIRED, 'Insufficient credits');
+      }
+      const exceededDailyLimit =
+        dailyRowLimit != null && (await this.repo.acceptedRowsSince(m, upload.organizationId, startOfUtcDay(now))) + upload.validRowCount > dailyRowLimit;
+      const patch = { status: 'ready_for_processing' as const, creditsCharged: upload.creditsRequired, exceededDailyLimit, updatedAt: now };
+      if (!(await this.repo.transition(m, id, ['awaiting_confirmation'], patch))) throw await this.invalidState(upload.organizationId, id, 'confirmed');
+      await this.events.publish(m, upload.organizationId, 'upload.created', { upload: uploadEventData({ ...upload, ...patch }) }, { uploadId: id });
+    });
+    return this.get(principal, id);
+  }
+
+  private async moveOrConflict(upload: Upload, from: UploadStatus[], patch: Partial<Upload>): Promise<void> {
+    const ok = await this.db.transaction((m) => this.repo.transition(m, upload.id, from, patch));
+    if (!ok) throw await this.invalidState(upload.organizationId, upload.id, 'mapped');
+  }
+
+  private async invalidState(organizationId: string, id: string, action: string): Promise<ApiError> {
+    const status = (await this.repo.findForOrganization(organizationId, id))?.status;
+    return ApiError.conflict('invalid_state', `The upload cannot be ${action} in status ${status}`, { status });
+  }
+
+  private newRow(principal: Principal, file: StoredCsv, options: Pick<CsvUploadOptions, 'skipMobileLookup' | 'source'>, now: Date, fields: Partial<Upload>): Upload {
+    return Object.assign(new Upload(), {
+      id: newId(),
+      organizationId: principal.organizationId,
+      userId: principal.userId,
+      apiKeyId: principal.apiKeyId,
+      originalFilename: file.filename.slice(0, 255),
+      storagePath: file.storageKey,
+      phoneColumn: null,
+      fileSizeBytes: file.sizeBytes,
+      totalRows: 0,
+      validRowCount: 0,
+      invalidRowCount: 0,
+      duplicateRowCount: 0,
+      creditsRequired: 0,
+      creditsCharged: 0,
+      creditsRefunded: 0,
+      source: options.source ?? 'api',
+      skipMobileLookup: options.skipMobileLookup ?? false,
+      processedStoragePath: null,
+      processedFilteredStoragePath: null,
+      errorMessage: null,
+      exceededDailyLimit: false,
+      webhook: null,
+      webhookSecretEncrypted: null,
+      lockedUntil: null,
+      lockedBy: null,
+      createdAt: now,
+      updatedAt: now,
+      processingStartedAt: null,
+      completedAt: null,
+      ...fields,
+    });
   }
 
   private async find(principal: Principal, id: string): Promise<Upload> {
@@ -192,37 +302,13 @@ export class UploadsService {
   private async insertCharged(principal: Principal, file: StoredCsv, options: CsvUploadOptions, scan: ScanResult, webhook: ParsedUploadWebhook | null): Promise<Upload> {
     const now = this.clock.now();
     const credits = scan.unique.length;
-    const upload = Object.assign(new Upload(), {
-      id: newId(),
-      organizationId: principal.organizationId,
-      userId: principal.userId,
-      apiKeyId: principal.apiKeyId,
-      originalFilename: file.filename.slice(0, 255),
-      storagePath: file.storageKey,
+    const upload = this.newRow(principal, file, { ...options, source: options.source ?? 'api' }, now, {
+      status: 'ready_for_processing',
       phoneColumn: scan.header[scan.phoneIndex],
-      fileSizeBytes: file.sizeBytes,
-      status: 'ready_for_processing' as UploadStatus,
-      totalRows: scan.totalRows,
-      validRowCount: credits,
-      invalidRowCount: scan.invalidRows,
-      duplicateRowCount: scan.duplicateRows,
-      creditsRequired: credits,
+      ...scanCounts(scan),
       creditsCharged: credits,
-      creditsRefunded: 0,
-      source: options.source ?? 'api',
-      skipMobileLookup: options.skipMobileLookup ?? false,
-      processedStoragePath: null,
-      processedFilteredStoragePath: null,
-      errorMessage: null,
-      exceededDailyLimit: false,
       webhook: webhook ? { url: webhook.url, delay: webhook.delay } : null,
       webhookSecretEncrypted: webhook?.secret ? this.cipher.encrypt(webhook.secret) : null,
-      lockedUntil: null,
-      lockedBy: null,
-      createdAt: now,
-      updatedAt: now,
-      processingStartedAt: null,
-      completedAt: null,
     });
     // Read before the transaction: inside it, every statement must go through `m` (a second pooled connection
     // taken while this one holds the organization's row lock can exhaust the pool under concurrent uploads).
@@ -243,6 +329,16 @@ export class UploadsService {
     });
     return upload;
   }
+}
+
+function scanCounts(scan: ScanResult): Pick<Upload, 'totalRows' | 'validRowCount' | 'invalidRowCount' | 'duplicateRowCount' | 'creditsRequired'> {
+  return {
+    totalRows: scan.totalRows,
+    validRowCount: scan.unique.length,
+    invalidRowCount: scan.invalidRows,
+    duplicateRowCount: scan.duplicateRows,
+    creditsRequired: scan.unique.length,
+  };
 }
 
 export function startOfUtcDay(d: Date): Date {
