@@ -1,8 +1,9 @@
 /**
  * Delivery throughput (SPEC §6.6): how close the DeliveryProcessor comes to the raw HTTP client it is built on.
  *
- *   npm run bench:deliveries
- *   BENCH_N=5000 BENCH_ENDPOINTS=16 npm run bench:deliveries
+ *   npm run bench:deliveries                          defaults: BENCH_N=5000 events × BENCH_ENDPOINTS=16
+ *   BENCH_N=1000 npm run bench:deliveries             a shorter run (the rate is what matters)
+ *   DELIVERY_CONCURRENCY=… DELIVERY_PER_ENDPOINT_CONCURRENCY=… DELIVERY_BATCH_SIZE=…   passed to the app
  *   BENCH_SHARED_ORIGIN=1 npm run bench:deliveries    all endpoints on one host:port (different paths)
  *   TEST_DATABASE_URL=postgres://… npm run bench:deliveries   adds a PostgreSQL run after the SQLite one
  *

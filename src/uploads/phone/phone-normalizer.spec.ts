@@ -67,3 +67,30 @@ describe('spreadsheetSafe', () => {
     ['', ''],
   ])('%j → %j', (input, out) => expect(spreadsheetSafe(input)).toBe(out));
 });
+
+describe('normalizePhone prefix cache', () => {
+  it('agrees with a full libphonenumber parse for many numbers sharing prefixes', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parsePhoneNumberFromString } = require('libphonenumber-js/max');
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let valid = 0;
+    for (let i = 0; i < 4000; i++) {
+      const npa = 200 + rnd(800);
+      const nxx = 200 + rnd(800);
+      for (const line of [rnd(10000), rnd(10000)]) {
+        const digits = `${npa}${nxx}${String(line).padStart(4, '0')}`;
+        const full = parsePhoneNumberFromString(`+1${digits}`);
+        const expectValid =
+          nxx !== 555 && !!full?.isValid() && ['US', 'CA'].includes(full.country) && !['TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST', 'UAN', 'VOICEMAIL', 'PERSONAL_NUMBER', 'PAGER'].includes(full.getType());
+        const got = normalizePhone(digits);
+        expect({ digits, valid: got !== null }).toEqual({ digits, valid: expectValid });
+        if (got) {
+          valid++;
+          expect(got.type).toBe(full.getType());
+        }
+      }
+    }
+    expect(valid).toBeGreaterThan(1000);
+  });
+});
