@@ -28,14 +28,16 @@ const claim = (id: string, endpoint = 'ep-1'): ClaimedDelivery => ({
 
 const stub = () => ({ inc: jest.fn(), observe: jest.fn(), startTimer: () => () => undefined, set: jest.fn() });
 
-function build(claims: Array<() => Promise<ClaimedDelivery[]>>) {
+function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrites?: number } = {}) {
   const recorded: AttemptOutcome[] = [];
   let calls = 0;
+  let failWrites = opts.failWrites ?? 0;
   const repo = {
     releaseExpiredLeases: jest.fn(async () => 0),
     claimDue: jest.fn(async () => (calls < claims.length ? claims[calls++]() : [])),
     loadPayloads: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, Buffer.from('{}')]))),
     recordOutcomes: jest.fn(async (_m: unknown, outcomes: AttemptOutcome[]) => {
+      if (failWrites-- > 0) throw new Error('deadlock detected');
       recorded.push(...outcomes);
       return new Set(outcomes.map((o) => o.deliveryId));
     }),
@@ -63,7 +65,7 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>) {
     new AddressPolicy({ allowHttp: false, allowedCidrs: [] }),
     metrics,
   );
-  return { processor, repo, recorded };
+  return { processor, repo, recorded, webhooks };
 }
 
 /** 'drained' when the drain ends within 2 s, else 'hung'. */
@@ -92,6 +94,24 @@ describe('DeliveryProcessor drain loop', () => {
     const { processor, recorded } = build([async () => [claim('a'), claim('b', 'ep-2')]]);
     expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
     expect(recorded.map((o) => o.deliveryId)).toEqual(['b']);
+  });
+
+  it('retries a failed batched write, locking endpoints in a fixed order', async () => {
+    send.mockResolvedValue(ok);
+    const { processor, recorded, webhooks } = build([async () => [claim('a', 'ep-9'), claim('b', 'ep-1'), claim('c', 'ep-5')]], { failWrites: 1 });
+    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    expect(recorded.map((o) => o.deliveryId).sort()).toEqual(['a', 'b', 'c']);
+    const order = (webhooks.recordResults as jest.Mock).mock.calls.map((c) => c[1].endpointId);
+    expect(order).toEqual(['ep-1', 'ep-5', 'ep-9']);
+  });
+
+  it('keeps outcomes it could not record for the next drain instead of dropping them', async () => {
+    send.mockResolvedValue(ok);
+    const { processor, recorded } = build([async () => [claim('a')]], { failWrites: 3 });
+    await expect(processor.processDueDeliveries()).rejects.toThrow('deadlock');
+    expect(recorded).toEqual([]);
+    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    expect(recorded.map((o) => o.deliveryId)).toEqual(['a']);
   });
 
   it('one drain at a time: a call during a drain resolves with it and makes it look again', async () => {

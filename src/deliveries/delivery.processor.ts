@@ -22,6 +22,8 @@ import { nextAttemptAt } from './retry-schedule';
 import { buildDeliveryHeaders } from './signer';
 
 const LEASE_CHECK_INTERVAL_MS = 5_000;
+/** A batched write that fails (a deadlock, a dropped connection) is tried this many times before it waits for the next flush. */
+const FLUSH_ATTEMPTS = 3;
 
 interface Prepared {
   claim: ClaimedDelivery;
@@ -129,7 +131,9 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
           await this.repo.releaseExpiredLeases(leasesCheckedAt);
         }
         if (this.outcomes.length) await this.flush();
-        const free = this.config.delivery.globalConcurrency - this.inFlight;
+        // Attempts sent but not yet recorded count against the bound too: after a crash those are the ones sent
+        // again, so at most `globalConcurrency` attempts can ever be duplicated.
+        const free = this.config.delivery.globalConcurrency - this.inFlight - this.outcomes.length;
         const claimed = free > 0 ? await this.claim(Math.min(this.config.delivery.batchSize, free)) : [];
         if (claimed.length) {
           await this.dispatch(claimed);
@@ -260,13 +264,18 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     };
   }
 
-  /** Records every finished attempt so far in one transaction, with the endpoints' bookkeeping. */
+  /**
+   * Records every finished attempt so far in one transaction, with the endpoints' bookkeeping.
+   * Rows are locked in a fixed order (deliveries by id, then endpoints by id): two instances flushing results for
+   * the same endpoints at once must not deadlock. A failed write is retried, and if it still fails the batch is
+   * kept for the next flush: an outcome dropped here would leave its row in flight until the lease expires and
+   * the same attempt would be sent again.
+   */
   private async flush(): Promise<void> {
     const batch = this.outcomes;
     this.outcomes = [];
     if (!batch.length) return;
     const end = this.batchDuration.startTimer();
-    const now = this.clock.now();
     const byEndpoint = new Map<string, typeof batch>();
     for (const item of batch) {
       if (!item.endpointId) continue;
@@ -274,30 +283,43 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
       if (list) list.push(item);
       else byEndpoint.set(item.endpointId, [item]);
     }
-    await this.db.transaction(async (m) => {
-      await this.repo.recordOutcomes(
-        m,
-        batch.map((b) => b.outcome),
-        now,
-      );
-      for (const [endpointId, items] of byEndpoint) {
-        items.sort((a, b) => a.outcome.attempt.finishedAt.getTime() - b.outcome.attempt.finishedAt.getTime());
-        const lastSuccess = items.map((i) => i.outcome.status === 'delivered').lastIndexOf(true);
-        const failures = items.slice(lastSuccess + 1);
-        await this.webhooks.recordResults(
-          m,
-          {
-            endpointId,
-            anySuccess: lastSuccess >= 0,
-            failuresAfterLastSuccess: failures.length,
-            lastSuccessAt: lastSuccess >= 0 ? items[lastSuccess].outcome.attempt.finishedAt : null,
-            lastFailureAt: failures.length ? failures[failures.length - 1].outcome.attempt.finishedAt : null,
-            gone: items.some((i) => i.gone),
-          },
-          now,
-        );
+    const outcomes = batch.map((b) => b.outcome).sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
+    const endpoints = [...byEndpoint.keys()].sort();
+    for (let attempt = 1; ; attempt++) {
+      const now = this.clock.now();
+      try {
+        await this.db.transaction(async (m) => {
+          await this.repo.recordOutcomes(m, outcomes, now);
+          for (const endpointId of endpoints) {
+            const items = byEndpoint.get(endpointId)!;
+            items.sort((a, b) => a.outcome.attempt.finishedAt.getTime() - b.outcome.attempt.finishedAt.getTime());
+            const lastSuccess = items.map((i) => i.outcome.status === 'delivered').lastIndexOf(true);
+            const failures = items.slice(lastSuccess + 1);
+            await this.webhooks.recordResults(
+              m,
+              {
+                endpointId,
+                anySuccess: lastSuccess >= 0,
+                failuresAfterLastSuccess: failures.length,
+                lastSuccessAt: lastSuccess >= 0 ? items[lastSuccess].outcome.attempt.finishedAt : null,
+                lastFailureAt: failures.length ? failures[failures.length - 1].outcome.attempt.finishedAt : null,
+                gone: items.some((i) => i.gone),
+              },
+              now,
+            );
+          }
+        });
+        break;
+      } catch (e) {
+        if (attempt < FLUSH_ATTEMPTS) {
+          this.logger.warn(`recording ${batch.length} delivery outcome(s) failed (${(e as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
+        }
+        this.outcomes.unshift(...batch);
+        throw e;
       }
-    });
+    }
     end();
   }
 
