@@ -45,12 +45,14 @@ export class DeliveriesRepository {
     @InjectRepository(Event) private readonly events: Repository<Event>,
   ) {}
 
+  // updateEntity(false): every column is set here, so TypeORM's read-back SELECT after each insert is pure cost
+  // on the outbox's hot path.
   async insertEvent(manager: EntityManager, event: Event): Promise<void> {
-    await manager.getRepository(Event).insert(event);
+    await manager.createQueryBuilder().insert().into(Event).values(event).updateEntity(false).execute();
   }
 
   async insertDeliveries(manager: EntityManager, rows: Delivery[]): Promise<void> {
-    if (rows.length) await manager.getRepository(Delivery).insert(rows);
+    if (rows.length) await manager.createQueryBuilder().insert().into(Delivery).values(rows).updateEntity(false).execute();
   }
 
   /**

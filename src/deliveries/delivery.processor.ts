@@ -22,6 +22,8 @@ import { nextAttemptAt } from './retry-schedule';
 import { buildDeliveryHeaders } from './signer';
 
 const LEASE_CHECK_INTERVAL_MS = 5_000;
+/** How long settled outcomes may wait for company before they are recorded (see settleBatch). */
+const BATCH_WAIT_MS = 20;
 /** A batched write that fails (a deadlock, a dropped connection) is tried this many times before it waits for the next flush. */
 const FLUSH_ATTEMPTS = 3;
 
@@ -143,7 +145,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         // settle that will never come.
         if (this.outcomes.length) continue;
         if (this.inFlight === 0) break;
-        await this.nextSettle();
+        await this.settleBatch();
       }
     } while (this.again && !this.stopping);
   }
@@ -321,6 +323,23 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
       }
     }
     end();
+  }
+
+  /**
+   * Waits for attempts to settle, then a little longer so that their outcomes are recorded and their slots
+   * re-claimed in batches: until a quarter of the global bound has settled, everything on the wire has, or
+   * BATCH_WAIT_MS have passed since the first one. One transaction per settled attempt would make the database,
+   * not the receivers, the limit (bench/deliveries.bench.ts measured 150/s that way).
+   */
+  private async settleBatch(): Promise<void> {
+    await this.nextSettle();
+    const want = Math.max(1, Math.floor(this.config.delivery.globalConcurrency / 4));
+    const deadline = Date.now() + BATCH_WAIT_MS;
+    while (this.inFlight > 0 && this.outcomes.length < want) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await Promise.race([this.nextSettle(), new Promise((r) => setTimeout(r, left).unref())]);
+    }
   }
 
   private nextSettle(): Promise<void> {
