@@ -150,11 +150,12 @@ describe('scale-out: two instances on one PostgreSQL', () => {
     // kill once a share of the second batch has gone out
     const deadline = Date.now() + 60_000;
     while (seen.size < EVENTS * 0.3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const receivedAtKill = seen.size;
     victim.signal('SIGKILL');
     await victim.exit();
     await waitUntilDelivered(before + EVENTS * 2, 240_000);
     const dupes = [...seen.values()].filter((n) => n > 1).length;
-    process.stderr.write(`scale-out run 2 (kill -9 at ${seen.size} received): all ${EVENTS * 2} delivered; duplicates (attempts on the wire at the kill): ${dupes}\n`);
+    process.stderr.write(`scale-out run 2 (kill -9 after ${receivedAtKill} of ${EVENTS * 2} received): all ${EVENTS * 2} delivered; duplicates (attempts on the wire at the kill): ${dupes}\n`);
     expect(seen.size).toBe(EVENTS * 2);
     // the victim had at most CONCURRENCY attempts on the wire; only those can arrive twice
     expect(dupes).toBeLessThanOrEqual(CONCURRENCY);
