@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import { createTestApp, TestApp } from '../support/test-app';
+import { createTestApp, freshPostgres, TestApp } from '../support/test-app';
 
 const run = promisify(execFile);
 
@@ -13,33 +12,23 @@ const run = promisify(execFile);
  * The admin CLI as a user runs it (`npm run cli -- …`), against the database a running service uses: it must print
  * exactly one JSON object on stdout and fail loudly on bad input.
  */
+// each invocation boots Node, ts-node and Nest (a few seconds, more on a loaded machine)
+jest.setTimeout(300_000);
+
 describe('admin CLI', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let pgDb: string | null = null;
+  let pg: Awaited<ReturnType<typeof freshPostgres>> = null;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'od-cli-'));
     env = { ...process.env, DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn', DATABASE_URL: '' };
-    if (process.env.TEST_DATABASE_URL) {
-      pgDb = `od_cli_${randomBytes(5).toString('hex')}`;
-      const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`CREATE DATABASE ${pgDb}`);
-      await c.end();
-      const u = new URL(process.env.TEST_DATABASE_URL);
-      u.pathname = `/${pgDb}`;
-      env.DATABASE_URL = u.toString();
-    }
+    pg = await freshPostgres();
+    if (pg) env.DATABASE_URL = pg.url;
   });
   afterAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });
-    if (pgDb) {
-      const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`);
-      await c.end();
-    }
+    await pg?.drop();
   });
 
   async function cli(...args: string[]): Promise<{ code: number; json: any; stdout: string; stderr: string }> {
@@ -80,7 +69,7 @@ describe('admin CLI', () => {
     expect(revoked.json.key.revoked_at).not.toBeNull();
 
     // the service on the same database sees all of it
-    const t: TestApp = await createTestApp({ env: { DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: env.SECRETS_ENCRYPTION_KEY!, ...(pgDb ? { DATABASE_URL: env.DATABASE_URL! } : {}) } });
+    const t: TestApp = await createTestApp({ env: { DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: env.SECRETS_ENCRYPTION_KEY!, ...(pg ? { DATABASE_URL: pg.url } : {}) } });
     try {
       const me = await t.http.get('/api/v1/me').set('Authorization', `Bearer ${created.json.api_key}`).expect(200);
       expect(me.body.organization.credits_balance).toBe(150);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Client } from 'pg';
 import {
   AuthService,
   DatabaseService,
@@ -21,6 +20,7 @@ import {
 import { HostAppModule } from '../host-app/host-app.module';
 import { validPhones } from '../support/factories';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
+import { freshPostgres } from '../support/test-app';
 
 /**
  * Embedding (SPEC §10): a host application with its own root module imports the feature modules and drives
@@ -31,26 +31,16 @@ describe('a host application embedding the modules', () => {
   let host: INestApplicationContext;
   let receiver: Receiver;
   let dataDir: string;
-  let pgDb: string | null = null;
+  let pg: Awaited<ReturnType<typeof freshPostgres>> = null;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'od-host-'));
-    let databaseUrl = '';
-    if (process.env.TEST_DATABASE_URL) {
-      pgDb = `od_host_${randomBytes(5).toString('hex')}`;
-      const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`CREATE DATABASE ${pgDb}`);
-      await c.end();
-      const u = new URL(process.env.TEST_DATABASE_URL);
-      u.pathname = `/${pgDb}`;
-      databaseUrl = u.toString();
-    }
+    pg = await freshPostgres();
     const config = loadConfig({
       ...LOCAL_DELIVERY_ENV,
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: pg?.url ?? '',
       SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'silent',
       DELIVERY_PROCESSOR_ENABLED: 'false',
@@ -63,12 +53,7 @@ describe('a host application embedding the modules', () => {
     await host?.close();
     await receiver?.close();
     rmSync(dataDir, { recursive: true, force: true });
-    if (pgDb) {
-      const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`);
-      await c.end();
-    }
+    await pg?.drop();
   });
 
   it('creates an organization and key, runs the web upload flow, registers an endpoint, publishes its own event and reads the delivery', async () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import request from 'supertest';
-import { Client } from 'pg';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { freePort, ServiceProcess } from '../support/service-process';
+import { freshPostgres } from '../support/test-app';
 
 /**
  * SPEC §8 graceful shutdown, on the real process: SIGTERM while deliveries are on the wire to a slow receiver.
@@ -17,7 +17,7 @@ describe('graceful shutdown on SIGTERM', () => {
   let dataDir: string;
   let env: Record<string, string>;
   let receiver: Receiver;
-  let pgDb: string | null = null;
+  let pg: Awaited<ReturnType<typeof freshPostgres>> = null;
   let service: ServiceProcess | null = null;
 
   beforeAll(async () => {
@@ -31,28 +31,15 @@ describe('graceful shutdown on SIGTERM', () => {
       SHUTDOWN_GRACE_MS: '8000',
       UPLOAD_PROCESSOR_ENABLED: 'false',
     };
-    if (process.env.TEST_DATABASE_URL) {
-      pgDb = `od_shutdown_${randomBytes(5).toString('hex')}`;
-      const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`CREATE DATABASE ${pgDb}`);
-      await c.end();
-      const u = new URL(process.env.TEST_DATABASE_URL);
-      u.pathname = `/${pgDb}`;
-      env.DATABASE_URL = u.toString();
-    }
+    pg = await freshPostgres();
+    if (pg) env.DATABASE_URL = pg.url;
     receiver = await Receiver.http();
   });
   afterAll(async () => {
     if (service && service.exitCode === null) service.signal('SIGKILL');
     await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
-    if (pgDb) {
-      const c = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`);
-      await c.end();
-    }
+    await pg?.drop();
   });
 
   it('finishes in-flight attempts, records them, exits 0, and loses nothing', async () => {

@@ -211,7 +211,12 @@ export async function pgAdmin<T>(url: string, fn: (c: Client) => Promise<T>): Pr
 }
 
 /** The admin CLI on the service's database (SPEC §3.2); resolves its JSON output. */
-export function cli(env: Record<string, string>, args: string[]): Promise<any> {
+export async function cli(env: Record<string, string>, args: string[]): Promise<any> {
+  return (await cliRun(env, args)).out;
+}
+
+/** The admin CLI, with what it wrote to stderr (its log lines). */
+export function cliRun(env: Record<string, string>, args: string[]): Promise<{ out: any; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -220,7 +225,7 @@ export function cli(env: Record<string, string>, args: string[]): Promise<any> {
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`cli ${args.join(' ')} failed: ${err.message}\n${stderr}`));
         try {
-          resolve(JSON.parse(stdout));
+          resolve({ out: JSON.parse(stdout), stderr });
         } catch {
           reject(new Error(`cli ${args.join(' ')} printed no JSON: ${stdout}\n${stderr}`));
         }

@@ -31,7 +31,7 @@ export interface TestOrg {
 }
 
 /** A fresh PostgreSQL database per suite when TEST_DATABASE_URL is set, so suites run in parallel. */
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
+export async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) return null;
   const name = `od_e2e_${randomBytes(6).toString('hex')}`;
