@@ -113,7 +113,9 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   processDueDeliveries(): Promise<void> {
     if (this.stopping) return Promise.resolve();
     if (this.draining) {
+      // new work while attempts are on the wire: the drain must claim it now, not when a slow attempt settles
       this.again = true;
+      this.wakeWaiters();
       return this.draining;
     }
     this.draining = this.drain().finally(() => {
@@ -213,9 +215,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         .finally(() => {
           this.inFlight--;
           this.finishToken(token);
-          const waiters = this.waiters;
-          this.waiters = [];
-          waiters.forEach((w) => w());
+          this.wakeWaiters();
         });
     }
   }
@@ -340,6 +340,12 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
       if (left <= 0) break;
       await Promise.race([this.nextSettle(), new Promise((r) => setTimeout(r, left).unref())]);
     }
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    waiters.forEach((w) => w());
   }
 
   private nextSettle(): Promise<void> {

@@ -50,6 +50,9 @@ export function receiveMultipart(req: Request, storage: FileStorage, storageKey:
     });
     bb.on('file', (name, stream, info) => {
       // busboy may still emit parts it had buffered when the request was rejected: never store those
+      // a part's stream errors when the body ends inside it ("Unexpected end of form"): an unheard 'error' event
+      // would take the whole process down
+      stream.on('error', () => fail(ApiError.badRequest('Malformed multipart/form-data request: the body ended inside a part')));
       if (failed) {
         stream.resume();
         return;
@@ -59,6 +62,8 @@ export function receiveMultipart(req: Request, storage: FileStorage, storageKey:
         return fail(ApiError.validation(`unexpected file field "${name}": send one file in the "file" field`, { [name]: ['unexpected file field'] }));
       }
       const pass = new PassThrough();
+      // destroyed with an error on rejection, possibly after its write finished: the outcome is read from `writing`
+      pass.on('error', () => undefined);
       current = pass;
       let size = 0;
       stream.on('data', (c: Buffer) => (size += c.length));
