@@ -2,6 +2,16 @@ import { AuthService } from '../../src/auth/auth.service';
 import { createTestApp, TestApp } from '../support/test-app';
 import { TestRoutesModule } from '../support/test-routes';
 
+/** Polls `read` until `done` holds (at most 5 s), for writes the service makes off the request path. */
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('authentication (SPEC §3)', () => {
   let t: TestApp;
   let auth: AuthService;
@@ -96,7 +106,8 @@ describe('authentication (SPEC §3)', () => {
   it('stores only the hash and prefix, and throttles last_used_at writes', async () => {
     const org = await t.createOrganization();
     await t.http.get('/api/v1/me').set(org.auth).expect(200);
-    const keys = await auth.listKeys(org.organizationId);
+    // the write is off the request path: wait for it to land
+    const keys = await until(() => auth.listKeys(org.organizationId), (k) => k[0]?.lastUsedAt != null);
     expect(keys).toHaveLength(1);
     const stored = keys[0] as unknown as Record<string, unknown>;
     expect(Object.values(stored)).not.toContain(org.apiKey);
@@ -107,9 +118,8 @@ describe('authentication (SPEC §3)', () => {
     t.clock.advance(61_000);
     try {
       await t.http.get('/api/v1/me').set(org.auth).expect(200);
-      await new Promise((r) => setImmediate(r));
-      const later = (await auth.listKeys(org.organizationId))[0].lastUsedAt!;
-      expect(later.getTime()).toBeGreaterThan(firstUse.getTime());
+      const later = await until(() => auth.listKeys(org.organizationId), (k) => k[0].lastUsedAt!.getTime() > firstUse.getTime());
+      expect(later[0].lastUsedAt!.getTime()).toBeGreaterThan(firstUse.getTime());
     } finally {
       t.clock.advance(-61_000);
     }
