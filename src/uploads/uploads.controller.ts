@@ -2,6 +2,7 @@ import { Controller, Delete, Get, HttpStatus, Inject, Param, ParseEnumPipe, Post
 import { ApiBody, ApiConsumes, ApiExtraModels, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiError } from '../common/api-error';
+import { readJsonBody } from '../common/body-parser.middleware';
 import { ApiErrorResponses } from '../common/openapi';
 import { CurrentPrincipal, Principal, RequireScopes } from '../common/principal';
 import { UuidParamPipe } from '../common/uuid-param.pipe';
@@ -39,7 +40,7 @@ export class UploadsController {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     let result: Awaited<ReturnType<UploadsService['createFromJson']>>;
     if (type === 'application/json') {
-      result = await this.uploads.createFromJson(p, req.body);
+      result = await this.uploads.createFromJson(p, await readJsonBody(req, res, this.config.upload.maxJsonBodyBytes));
     } else if (type === 'multipart/form-data') {
       await this.uploads.assertCanUpload(p);
       const key = this.uploads.newStorageKey();

@@ -16,6 +16,14 @@ describe('error envelope (SPEC §2)', () => {
     expect(res.body).toEqual({ detail: 'Malformed JSON body' });
   });
 
+  it('an upload body is read only after authentication: without a key even malformed JSON is a 401', async () => {
+    const res = await t.http.post('/api/v1/uploads').set('content-type', 'application/json').send('{"phone_numbers": [' + '"x",'.repeat(1000));
+    expect(res.status).toBe(401);
+    const authed = await t.http.post('/api/v1/uploads').set(org.auth).set('content-type', 'application/json').send('{"phone_numbers": [');
+    expect(authed.status).toBe(400);
+    expect(authed.body).toEqual({ detail: 'Malformed JSON body' });
+  });
+
   it('unknown route → 404 envelope, with and without a key', async () => {
     expect((await t.http.get('/nope')).body).toEqual({ detail: 'Not found' });
     const res = await t.http.get('/api/v1/nope').set(org.auth);
