@@ -1,12 +1,8 @@
+import { iso } from '../common/iso';
 import { ApiKey } from './api-key.entity';
 import { Organization } from './organization.entity';
 import { User } from './user.entity';
 
-function iso(d: Date): string;
-function iso(d: Date | null): string | null;
-function iso(d: Date | null): string | null {
-  return d ? d.toISOString() : null;
-}
 
 export function presentOrganization(o: Organization) {
   return {

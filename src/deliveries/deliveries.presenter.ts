@@ -1,9 +1,9 @@
+import { iso } from '../common/iso';
 import { redactCredentials } from '../net/url-policy';
 import { DeliveryAttempt } from './delivery-attempt.entity';
 import { Delivery } from './delivery.entity';
 import { DeliveryAttemptDto, WebhookDeliveryDto } from './delivery.dto';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function presentDelivery(d: Delivery): WebhookDeliveryDto {
   return {

@@ -1,6 +1,6 @@
+import { iso } from '../common/iso';
 import { Upload } from './upload.entity';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The SPEC §4.1 object. `webhook` never includes its secret. */
 export function presentUpload(u: Upload) {

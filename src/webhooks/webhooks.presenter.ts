@@ -1,8 +1,8 @@
+import { iso } from '../common/iso';
 import { redactCredentials } from '../net/url-policy';
 import { WebhookEndpointResponseDto } from './webhook.dto';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The SPEC §5.1 object. The secret is never part of it, nor the URL's user info (sent as Basic auth, masked here). */
 export function presentWebhook(e: WebhookEndpoint): WebhookEndpointResponseDto {

@@ -19,12 +19,10 @@
  *  - accepted uploads and cancels account exactly for the final credit balances;
  *  - the process' RSS returns near its baseline afterwards.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { AuthService } from '../../src/auth/auth.service';
 import { DatabaseService } from '../../src/database/database.service';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
-import { csvCell, validPhones } from '../support/factories';
+import { csvCell, storedFiles, validPhones } from '../support/factories';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
 import { DbSnapshot, envelopeProblem, gcFunction, rawRequest, Rng, snapshot, snapshotDiff } from './support';
@@ -186,28 +184,9 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
     if (stats.requests % 1000 === 0) process.stderr.write(`fuzz: ${stats.requests} requests, ${failures.length} failures so far\n`);
   }
 
-  function storedFileCount(): number {
-    let n = 0;
-    const walk = (dir: string) => {
-      let entries: string[] = [];
-      try {
-        entries = readdirSync(dir);
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(dir, e);
-        if (statSync(p).isDirectory()) walk(p);
-        else n++;
-      }
-    };
-    walk(join(t.dataDir, 'files'));
-    return n;
-  }
-
   let current: DbSnapshot & { files: number };
   async function state(): Promise<DbSnapshot & { files: number }> {
-    return { ...(await snapshot(db)), files: storedFileCount() };
+    return { ...(await snapshot(db)), files: storedFiles(t).length };
   }
   function stateDiff(a: DbSnapshot & { files: number }, b: DbSnapshot & { files: number }): string | null {
     const d = [snapshotDiff(a, b), a.files !== b.files ? `stored files: ${a.files} → ${b.files}` : null].filter(Boolean);

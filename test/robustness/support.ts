@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { DatabaseService } from '../../src/database/database.service';
+import { freshPostgres } from '../support/test-app';
 
 export const ROOT = join(__dirname, '../..');
 
@@ -180,35 +180,19 @@ export function gcFunction(): () => void {
 export async function serviceEnvironment(prefix: string): Promise<{ env: Record<string, string>; dataDir: string; pgUrl: string | null; drop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), `od-${prefix}-`));
   const env: Record<string, string> = { DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
-  const base = process.env.TEST_DATABASE_URL;
-  let name: string | null = null;
-  if (base) {
-    name = `od_${prefix.replace(/\W/g, '_')}_${randomBytes(5).toString('hex')}`;
-    await pgAdmin(base, (c) => c.query(`CREATE DATABASE ${name}`));
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    env.DATABASE_URL = u.toString();
-  }
+  const pg = await freshPostgres(prefix);
+  if (pg) env.DATABASE_URL = pg.url;
   return {
     env,
     dataDir,
     pgUrl: env.DATABASE_URL ?? null,
     drop: async () => {
       rmSync(dataDir, { recursive: true, force: true });
-      if (name) await pgAdmin(base!, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await pg?.drop();
     },
   };
 }
 
-export async function pgAdmin<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /** The admin CLI on the service's database (SPEC §3.2); resolves its JSON output. */
 export async function cli(env: Record<string, string>, args: string[]): Promise<any> {

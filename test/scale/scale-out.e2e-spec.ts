@@ -8,7 +8,7 @@ import { DatabaseService } from '../../src/database/database.service';
 import { EventsService } from '../../src/deliveries/events.service';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { freePort, ServiceProcess } from '../support/service-process';
-import { createTestApp, TestApp, TestOrg } from '../support/test-app';
+import { createTestApp, pgAdmin, TestApp, TestOrg } from '../support/test-app';
 
 /**
  * Issue 7's proof: two service processes share one PostgreSQL; a third (this test, processors off) publishes.
@@ -37,15 +37,7 @@ describe('scale-out: two instances on one PostgreSQL', () => {
 
   const seen = new Map<string, number>(); // `${deliveryId}#${attempt}` → times received
 
-  async function admin<T>(fn: (c: Client) => Promise<T>, url = pgUrl!): Promise<T> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
+  const admin = <T>(fn: (c: Client) => Promise<T>, url = pgUrl!): Promise<T> => pgAdmin(url, fn);
 
   beforeAll(async () => {
     dbName = `od_scale_${randomBytes(5).toString('hex')}`;

@@ -30,25 +30,28 @@ export interface TestOrg {
   auth: { Authorization: string };
 }
 
+/** Runs `fn` on a short-lived admin connection (CREATE/DROP DATABASE, counts). */
+export async function pgAdmin<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
 /** A fresh PostgreSQL database per suite when TEST_DATABASE_URL is set, so suites run in parallel. */
-export async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | null> {
+export async function freshPostgres(prefix = 'e2e'): Promise<{ url: string; drop: () => Promise<void> } | null> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) return null;
-  const name = `od_e2e_${randomBytes(6).toString('hex')}`;
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  const name = `od_${prefix.replace(/\W/g, '_')}_${randomBytes(6).toString('hex')}`;
+  await pgAdmin(base, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(base);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: async () => {
-      const c = new Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
+    drop: () => pgAdmin(base, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
 
