@@ -49,6 +49,8 @@ export class AppConfig {
   readonly databaseType: 'better-sqlite3' | 'postgres';
   readonly sqlitePath: string;
   readonly dbPoolSize: number;
+  /** How long a request waits for a pooled PostgreSQL connection before it gets a 503 (issue 17: never a hang). */
+  readonly dbPoolAcquireTimeoutMs: number;
   readonly dbStatementTimeoutMs: number;
   readonly publicBaseUrl: string;
   readonly secretsEncryptionKey: Buffer;
@@ -189,6 +191,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseType,
     sqlitePath: join(dataDir, r.string('SQLITE_FILE', 'optimaldial.sqlite')),
     dbPoolSize: r.int('DB_POOL_SIZE', 10, 1, 1000),
+    dbPoolAcquireTimeoutMs: r.int('DB_POOL_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
     dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 30_000, 0),
     publicBaseUrl,
     secretsEncryptionKey,

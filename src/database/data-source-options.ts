@@ -23,6 +23,8 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
       url: config.databaseUrl!,
       extra: {
         max: config.dbPoolSize,
+        // pg-pool applies this to waiting for a free pooled client too: an exhausted pool fails fast (503) instead of hanging
+        connectionTimeoutMillis: config.dbPoolAcquireTimeoutMs,
         ...(config.dbStatementTimeoutMs > 0 ? { statement_timeout: config.dbStatementTimeoutMs } : {}),
       },
     };

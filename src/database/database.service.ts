@@ -1,6 +1,27 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import { ApiError } from '../common/api-error';
+import { AppConfig } from '../config/app-config';
+
+/** What `/health/ready` reports about the PostgreSQL pool (null on SQLite, which has one shared connection). */
+export interface PoolStats {
+  size: number;
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+interface PgPool {
+  options: { max: number };
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+
+/** The open transaction's work, so a query that bypasses its manager can be caught (see `guardManagerUse`). */
+const openTransaction = new AsyncLocalStorage<{ open: boolean }>();
 
 /**
  * Transactions and the few engine differences the repositories need to know about.
@@ -17,8 +38,13 @@ export class DatabaseService implements OnModuleInit {
 
   private readonly afterCommitCallbacks = new Map<QueryRunner, Array<() => void>>();
 
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {
     this.isPostgres = dataSource.options.type === 'postgres';
+    this.guardManagerUse();
+    if (this.isPostgres) this.failFastOnExhaustedPool();
     // Works for any transaction on this DataSource, including ones a host application opens itself.
     const callbacks = this.afterCommitCallbacks;
     const subscriber: EntitySubscriberInterface = {
@@ -57,10 +83,64 @@ export class DatabaseService implements OnModuleInit {
    * for itself).
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.isPostgres) return this.dataSource.transaction(work);
-    const run = this.sqliteChain.then(() => this.dataSource.transaction(work));
+    const tracked = (m: EntityManager) => {
+      const store = { open: true };
+      return openTransaction.run(store, () => work(m).finally(() => (store.open = false)));
+    };
+    if (this.isPostgres) return this.dataSource.transaction(tracked);
+    const run = this.sqliteChain.then(() => this.dataSource.transaction(tracked));
     this.sqliteChain = run.catch(() => undefined);
     return run;
+  }
+
+  /** The PostgreSQL pool's occupancy; `waiting` > 0 for long means requests queue for connections. */
+  poolStats(): PoolStats | null {
+    if (!this.isPostgres) return null;
+    const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
+    if (!pool) return null;
+    return { size: pool.options.max, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  }
+
+  /**
+   * Issue 17: inside `transaction()`, every statement must go through the transaction's manager. A repository
+   * call without it takes a second connection — on PostgreSQL, enough concurrent transactions then hold the whole
+   * pool while each waits for one more, and the service hangs; on SQLite the statement escapes the write chain.
+   * Every query TypeORM runs without a manager starts by creating a query runner, so that is where the mistake
+   * shows: the test suites (NODE_ENV=test) fail on it; elsewhere it is logged, once per call site.
+   */
+  private guardManagerUse(): void {
+    const create = this.dataSource.createQueryRunner.bind(this.dataSource);
+    const reported = new Set<string>();
+    this.dataSource.createQueryRunner = (mode) => {
+      if (openTransaction.getStore()?.open) {
+        const error = new Error('a query ran outside the open transaction (pass its EntityManager to every call inside db.transaction)');
+        if (this.config.nodeEnv === 'test') throw error;
+        const site = error.stack?.split('\n').slice(2, 5).join(' | ') ?? '';
+        if (!reported.has(site)) {
+          reported.add(site);
+          this.logger.error({ stack: error.stack }, error.message);
+        }
+      }
+      return create(mode);
+    };
+  }
+
+  /** An exhausted pool answers 503 in the envelope after DB_POOL_ACQUIRE_TIMEOUT_MS, with a log line, instead of hanging. */
+  private failFastOnExhaustedPool(): void {
+    const driver = this.dataSource.driver as unknown as { obtainMasterConnection(): Promise<unknown> };
+    const obtain = driver.obtainMasterConnection.bind(driver);
+    driver.obtainMasterConnection = () =>
+      obtain().catch((e: Error) => {
+        if (!/timeout exceeded when trying to connect/i.test(e?.message ?? '')) throw e;
+        const stats = this.poolStats();
+        this.logger.error(
+          `no database connection within ${this.config.dbPoolAcquireTimeoutMs} ms (pool ${stats?.total}/${stats?.size} in use, ${stats?.waiting} waiting)`,
+        );
+        throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE, {
+          error: 'database_unavailable',
+          message: 'The database is not answering in time; retry shortly',
+        });
+      });
   }
 
   /** Positional placeholder for raw SQL: `$1` on PostgreSQL, `?` on SQLite. */

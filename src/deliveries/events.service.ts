@@ -48,7 +48,7 @@ export class EventsService {
     await this.repo.insertEvent(manager, event);
 
     const endpoints = options.onlyEndpointId
-      ? [await this.webhooks.findForOrganization(organizationId, options.onlyEndpointId)].filter((e) => e !== null)
+      ? [await this.webhooks.findForOrganization(organizationId, options.onlyEndpointId, manager)].filter((e) => e !== null)
       : await this.webhooks.findActiveForEvent(manager, organizationId, type);
     const base = { organizationId, eventId: id, eventType: type, uploadId: options.uploadId ?? null, status: 'pending' as const, attemptCount: 0 };
     const rows: Delivery[] = endpoints.map((e) =>

@@ -33,6 +33,8 @@ export class OpsController {
         const pending = await this.db.migrationsPending();
         return pending ? indicator.down({ pending: true }) : indicator.up();
       },
+      // Reported, not judged: a pool that cannot hand out a connection already fails the ping above.
+      ...(this.db.isPostgres ? [async () => this.indicators.check('pool').up({ ...this.db.poolStats() })] : []),
     ]);
   }
 

@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { randomBytes } from 'node:crypto';
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
@@ -224,7 +225,7 @@ export class UploadsService {
       const exceededDailyLimit =
         dailyRowLimit != null && (await this.repo.acceptedRowsSince(m, upload.organizationId, startOfUtcDay(now))) + upload.validRowCount > dailyRowLimit;
       const patch = { status: 'ready_for_processing' as const, creditsCharged: upload.creditsRequired, exceededDailyLimit, updatedAt: now };
-      if (!(await this.repo.transition(m, id, ['awaiting_confirmation'], patch))) throw await this.invalidState(upload.organizationId, id, 'confirmed');
+      if (!(await this.repo.transition(m, id, ['awaiting_confirmation'], patch))) throw await this.invalidState(upload.organizationId, id, 'confirmed', m);
       await this.events.publish(m, upload.organizationId, 'upload.created', { upload: uploadEventData({ ...upload, ...patch }) }, { uploadId: id });
     });
     return this.get(principal, id);
@@ -235,8 +236,9 @@ export class UploadsService {
     if (!ok) throw await this.invalidState(upload.organizationId, upload.id, 'mapped');
   }
 
-  private async invalidState(organizationId: string, id: string, action: string): Promise<ApiError> {
-    const status = (await this.repo.findForOrganization(organizationId, id))?.status;
+  /** Inside a transaction pass its manager (a read outside it would wait for a second pooled connection). */
+  private async invalidState(organizationId: string, id: string, action: string, manager?: EntityManager): Promise<ApiError> {
+    const status = (await this.repo.findForOrganization(organizationId, id, manager))?.status;
     return ApiError.conflict('invalid_state', `The upload cannot be ${action} in status ${status}`, { status });
   }
 

@@ -162,8 +162,9 @@ export class WebhooksService {
     return this.repo.findByIds(ids);
   }
 
-  findForOrganization(organizationId: string, id: string): Promise<WebhookEndpoint | null> {
-    return this.repo.findForOrganization(organizationId, id);
+  /** Pass the manager when calling inside a transaction: without it the read borrows a second pooled connection. */
+  findForOrganization(organizationId: string, id: string, manager?: EntityManager): Promise<WebhookEndpoint | null> {
+    return this.repo.findForOrganization(organizationId, id, manager);
   }
 
   recordResults(manager: EntityManager, result: Parameters<WebhooksRepository['recordResults']>[1], now: Date): Promise<boolean> {
