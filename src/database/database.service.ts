@@ -99,6 +99,11 @@ export class DatabaseService implements OnModuleInit {
     }
   }
 
+  /** `FOR UPDATE OF <alias> SKIP LOCKED` on PostgreSQL (concurrent claimers); nothing on SQLite (one writer). */
+  skipLocked(alias: string): SqlFragment {
+    return this.isPostgres ? sql([` FOR UPDATE OF ${alias} SKIP LOCKED`]) : sql``;
+  }
+
   /** Positional placeholder for raw SQL: `$1` on PostgreSQL, `?` on SQLite. */
   param(index: number): string {
     return this.isPostgres ? `$${index}` : '?';
