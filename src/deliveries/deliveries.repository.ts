@@ -162,7 +162,7 @@ export class DeliveriesRepository {
       WHERE d.status = 'pending' AND d.next_retry_at <= ${opts.now} AND (d.webhook_endpoint_id IS NULL OR e.is_active = ${true})
       AND COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) NOT IN (${saturated})
       ORDER BY d.next_retry_at, d.id LIMIT ${opts.limit * 4}${this.db.skipLocked('d')}`;
-    const statement = sql`WITH cand AS (${candidates}),
+    const statement = sql`WITH cand AS MATERIALIZED (${candidates}),
       busy AS (SELECT ${key} AS k, COUNT(*) AS n FROM deliveries WHERE status = 'in_flight' AND ${key} IN (SELECT k FROM cand) GROUP BY ${key}),
       ranked AS (SELECT cand.id, cand.next_retry_at, ROW_NUMBER() OVER (PARTITION BY cand.k ORDER BY cand.next_retry_at, cand.id) + COALESCE(busy.n, 0) AS slot
         FROM cand LEFT JOIN busy ON busy.k = cand.k)
