@@ -21,30 +21,41 @@ import { createTestApp, TestApp } from '../test/support/test-app';
 const RECEIVER_SOURCE = `
 const http = require('node:http');
 const ports = Number(process.argv[1]);
+const blackHoles = Number(process.argv[2] || 0);
 let count = 0;
+let tracking = false;
+let latencies = [];
 const servers = [];
 const onRequest = (req, res) => {
-  req.on('data', () => {});
+  const chunks = tracking ? [] : null;
+  req.on('data', (c) => { if (chunks) chunks.push(c); });
   req.on('end', () => {
     count++;
+    if (chunks) {
+      try { latencies.push(Date.now() - Date.parse(JSON.parse(Buffer.concat(chunks).toString()).created_at)); } catch {}
+    }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
     res.end('ok');
   });
 };
+// A black hole reads the request and never answers: the sender's deadline ends each attempt.
+const onBlackHole = (req) => { req.on('data', () => {}); };
 let listening = 0;
-for (let i = 0; i < ports; i++) {
-  const s = http.createServer({ keepAlive: true }, onRequest);
+for (let i = 0; i < ports + blackHoles; i++) {
+  const s = http.createServer({ keepAlive: true }, i < ports ? onRequest : onBlackHole);
   s.keepAliveTimeout = 60000;
   s.headersTimeout = 65000;
   s.requestTimeout = 0;
   s.maxRequestsPerSocket = 0;
   servers.push(s);
   s.listen(0, '127.0.0.1', () => {
-    if (++listening === ports) process.send({ type: 'ready', ports: servers.map((x) => x.address().port) });
+    if (++listening === ports + blackHoles) process.send({ type: 'ready', ports: servers.map((x) => x.address().port) });
   });
 }
 process.on('message', (m) => {
   if (m && m.type === 'count') process.send({ type: 'count', id: m.id, count });
+  if (m && m.type === 'track') { tracking = m.on; latencies = []; process.send({ type: 'count', id: m.id, count }); }
+  if (m && m.type === 'latencies') { process.send({ type: 'latencies', id: m.id, latencies }); latencies = []; }
 });
 process.on('disconnect', () => process.exit(0));
 `;
@@ -52,38 +63,49 @@ process.on('disconnect', () => process.exit(0));
 export interface ReceiverChild {
   /** One origin per port: http://127.0.0.1:<port> */
   origins: string[];
+  /** Origins that accept requests and never answer. */
+  blackHoles: string[];
+  /** Start (or stop) recording, per request, receipt time minus the envelope's created_at. */
+  track(on: boolean): Promise<void>;
+  /** The latencies recorded since the last call (ms). */
+  latencies(): Promise<number[]>;
   pid: number;
   /** Requests answered so far (all ports). */
   count(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function startReceiverChild(ports: number): Promise<ReceiverChild> {
-  const child: ChildProcess = spawn(process.execPath, ['-e', RECEIVER_SOURCE, String(ports)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map<number, (n: number) => void>();
+export async function startReceiverChild(ports: number, blackHoles = 0): Promise<ReceiverChild> {
+  const child: ChildProcess = spawn(process.execPath, ['-e', RECEIVER_SOURCE, String(ports), String(blackHoles)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map<number, (n: never) => void>();
   let seq = 0;
   const ready = new Promise<number[]>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`receiver child exited early (code ${code})`)));
-    child.on('message', (m: { type: string; ports?: number[]; id?: number; count?: number }) => {
+    child.on('message', (m: { type: string; ports?: number[]; id?: number; count?: number; latencies?: number[] }) => {
       if (m.type === 'ready') resolve(m.ports!);
-      if (m.type === 'count') {
-        pending.get(m.id!)?.(m.count!);
+      if (m.type === 'count' || m.type === 'latencies') {
+        pending.get(m.id!)?.((m.count ?? m.latencies) as never);
         pending.delete(m.id!);
       }
     });
   });
   const portList = await ready;
   child.removeAllListeners('exit');
+  const ask = <T>(message: Record<string, unknown>) =>
+    new Promise<T>((resolve) => {
+      const id = ++seq;
+      pending.set(id, resolve as (n: never) => void);
+      child.send({ ...message, id });
+    });
+  const origins = portList.map((p) => `http://127.0.0.1:${p}`);
   return {
-    origins: portList.map((p) => `http://127.0.0.1:${p}`),
+    origins: origins.slice(0, ports),
+    blackHoles: origins.slice(ports),
     pid: child.pid!,
-    count: () =>
-      new Promise<number>((resolve) => {
-        const id = ++seq;
-        pending.set(id, resolve);
-        child.send({ type: 'count', id });
-      }),
+    count: () => ask<number>({ type: 'count' }),
+    track: async (on: boolean) => void (await ask<number>({ type: 'track', on })),
+    latencies: () => ask<number[]>({ type: 'latencies' }),
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -178,4 +200,22 @@ export class Checks {
     }
     return 0;
   }
+}
+
+/** The q-quantile (0..1) of `values`, nearest-rank. */
+export function quantile(values: number[], q: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Peak resident set size of this process so far, in MB (the service runs in-process). */
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** A figure next to its goal: `0.62 (goal >= 0.5: met)`. */
+export function vsGoal(value: number, goal: number, direction: '>=' | '<=', digits = 2): string {
+  const met = direction === '>=' ? value >= goal : value <= goal;
+  return `${value.toFixed(digits)} (goal ${direction} ${goal}: ${met ? 'met' : 'MISSED'})`;
 }

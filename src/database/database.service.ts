@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
+import { compile, CompiledSql, Dialect, Row, sql, SqlFragment } from './sql';
 
 /** What `/health/ready` reports about the PostgreSQL pool (null on SQLite, which has one shared connection). */
 export interface PoolStats {
@@ -23,6 +24,7 @@ interface PgPool {
 /** The open transaction's work, so a query that bypasses its manager can be caught (see `guardManagerUse`). */
 const openTransaction = new AsyncLocalStorage<{ open: boolean }>();
 
+
 /**
  * Transactions and the few engine differences the repositories need to know about.
  *
@@ -35,6 +37,9 @@ export class DatabaseService implements OnModuleInit {
   private readonly logger = new Logger(DatabaseService.name);
   private sqliteChain: Promise<unknown> = Promise.resolve();
   readonly isPostgres: boolean;
+  readonly dialect: Dialect;
+  /** The tagged template of ./sql.ts, here so repositories need only this service: `db.sql\`… ${v} …\``. */
+  readonly sql = sql;
 
   private readonly afterCommitCallbacks = new Map<QueryRunner, Array<() => void>>();
 
@@ -45,6 +50,7 @@ export class DatabaseService implements OnModuleInit {
     this.isPostgres = dataSource.options.type === 'postgres';
     this.guardManagerUse();
     if (this.isPostgres) this.failFastOnExhaustedPool();
+    this.dialect = this.isPostgres ? 'postgres' : 'sqlite';
     // Works for any transaction on this DataSource, including ones a host application opens itself.
     const callbacks = this.afterCommitCallbacks;
     const subscriber: EntitySubscriberInterface = {
@@ -141,6 +147,42 @@ export class DatabaseService implements OnModuleInit {
           message: 'The database is not answering in time; retry shortly',
         });
       });
+  }
+
+  compile(fragment: SqlFragment): CompiledSql {
+    return compile(this.dialect, fragment);
+  }
+
+  /**
+   * Runs a statement built with `sql` and returns its rows (a SELECT, or a write with RETURNING). Inside a
+   * transaction pass its manager: every read and write of the transaction must go through it (on PostgreSQL
+   * another pool connection would wait on this transaction's locks). On SQLite the driver keeps prepared
+   * statements by text, so a statement is prepared once.
+   */
+  async rows(manager: EntityManager | null, fragment: SqlFragment): Promise<Row[]> {
+    return (await this.run(manager, fragment)).records ?? [];
+  }
+
+  /** Runs a write built with `sql`; returns the number of rows it changed. */
+  async execute(manager: EntityManager | null, fragment: SqlFragment): Promise<number> {
+    return (await this.run(manager, fragment)).affected ?? 0;
+  }
+
+  private async run(manager: EntityManager | null, fragment: SqlFragment): Promise<{ records?: Row[]; affected?: number }> {
+    const { text, values } = this.compile(fragment);
+    const qr = manager?.queryRunner;
+    if (qr) return qr.query(text, values, true);
+    const own = this.dataSource.createQueryRunner();
+    try {
+      return await own.query(text, values, true);
+    } finally {
+      await own.release();
+    }
+  }
+
+  /** `FOR UPDATE OF <alias> SKIP LOCKED` on PostgreSQL (concurrent claimers); nothing on SQLite (one writer). */
+  skipLocked(alias: string): SqlFragment {
+    return this.isPostgres ? sql([` FOR UPDATE OF ${alias} SKIP LOCKED`]) : sql``;
   }
 
   /** Positional placeholder for raw SQL: `$1` on PostgreSQL, `?` on SQLite. */

@@ -5,6 +5,8 @@ import { DeliveriesController, WebhookDeliveriesController } from './deliveries.
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveriesService } from './deliveries.service';
 import { DeliveryAttempt } from './delivery-attempt.entity';
+import { DeliveryMetrics } from './delivery-metrics';
+import { DeliverySender } from './delivery-sender.service';
 import { DeliveryWaker } from './delivery-waker';
 import { Delivery } from './delivery.entity';
 import { DeliveryProcessor } from './delivery.processor';
@@ -16,7 +18,7 @@ import { RetentionService } from './retention.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Event, Delivery, DeliveryAttempt]), WebhooksModule],
   controllers: [WebhookDeliveriesController, DeliveriesController],
-  providers: [DeliveriesRepository, DeliveriesService, EventsService, DeliveryWaker, DeliveryProcessor, RetentionService],
+  providers: [DeliveriesRepository, DeliveriesService, EventsService, DeliveryWaker, DeliverySender, DeliveryMetrics, DeliveryProcessor, RetentionService],
   exports: [EventsService, DeliveriesService, DeliveryProcessor, RetentionService],
 })
 export class DeliveriesModule {}

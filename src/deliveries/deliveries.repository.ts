@@ -3,11 +3,12 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { CursorPosition } from '../common/cursor';
 import { DatabaseService } from '../database/database.service';
-import { DeliveryAttempt } from './delivery-attempt.entity';
+import { list, raw, rowInt, rowIntOrNull, rowStrOrNull, tuples } from '../database/sql';
+import { DeliveryAttempt, ErrorClass } from './delivery-attempt.entity';
 import { Delivery, DeliveryStatus } from './delivery.entity';
 import { Event } from './event.entity';
 
-/** A claimed delivery: what the sender needs, straight from the claim statement. */
+/** A claimed delivery: what the sender needs, straight from the claim statement, with the lease it was claimed under. */
 export interface ClaimedDelivery {
   id: string;
   organizationId: string;
@@ -20,21 +21,91 @@ export interface ClaimedDelivery {
   createdAtMs: number;
   /** When the attempt became due (for a first attempt: the event, or the event plus a per-request delay). */
   dueAtMs: number;
+  /** The claim's lease token (locked_by): an outcome is applied only while the row is still under it. */
+  token: string;
+}
+
+/** One settled attempt as recorded in delivery_attempts (the DeliveryAttempt entity has this shape). */
+export interface SettledAttempt {
+  id: string;
+  deliveryId: string;
+  attemptNumber: number;
+  startedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+  responseStatus: number | null;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  responseBody: string | null;
 }
 
 /** The outcome of one attempt, as recorded in a batch. */
 export interface AttemptOutcome {
   deliveryId: string;
   claimToken: string;
-  attempt: DeliveryAttempt;
+  attempt: SettledAttempt;
   /** delivered | pending (with nextRetryAt) | exhausted */
   status: DeliveryStatus;
   nextRetryAt: Date | null;
   /** Where the attempt went: an endpoint's URL may have changed since the delivery was created. */
   targetUrl?: string;
+  /** The endpoint whose streak this outcome counts towards (none for a per-request target). */
+  endpointId?: string | null;
+  /** The receiver answered 410 Gone. */
+  gone?: boolean;
 }
 
+/** What signing and sending to an endpoint need, read in one statement per batch. */
+export interface EndpointTarget {
+  id: string;
+  url: string;
+  secretEncrypted: string;
+  previousSecretEncrypted: string | null;
+  previousSecretExpiresAtMs: number | null;
+}
+
+/** A delivery row as the outbox writes it. */
+export interface NewDelivery {
+  id: string;
+  organizationId: string;
+  eventId: string;
+  eventType: string;
+  webhookEndpointId: string | null;
+  targetUrl: string;
+  targetOrigin: string | null;
+  targetSecretEncrypted: string | null;
+  uploadId: string | null;
+  nextRetryAtMs: number;
+  createdAtMs: number;
+}
+
+/** An event row as the outbox writes it. */
+export interface NewEvent {
+  id: string;
+  organizationId: string;
+  type: string;
+  apiVersion: string;
+  payload: Buffer;
+  uploadId: string | null;
+  createdAtMs: number;
+}
+
+/** Rows per multi-row INSERT/UPDATE: keeps every statement well under both engines' parameter limits. */
+const ROWS_PER_STATEMENT = 250;
+
+const chunks = <T>(items: T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
 const num = (v: unknown) => (v == null ? null : Number(v));
+
+/** Column types of the outcome VALUES list (PostgreSQL types a VALUES column from its first row). */
+const OUTCOME_TYPES = ['varchar', 'varchar', 'varchar', 'integer', 'bigint', 'bigint', 'integer', 'varchar', 'bigint', 'varchar'];
+
+/** The key of the per-endpoint bound: the endpoint, else the per-request target's origin, else the row itself. */
+const CONCURRENCY_KEY = 'COALESCE(webhook_endpoint_id, target_origin, id)';
 
 @Injectable()
 export class DeliveriesRepository {
@@ -45,128 +116,164 @@ export class DeliveriesRepository {
     @InjectRepository(Event) private readonly events: Repository<Event>,
   ) {}
 
-  // updateEntity(false): every column is set here, so TypeORM's read-back SELECT after each insert is pure cost
-  // on the outbox's hot path.
-  async insertEvent(manager: EntityManager, event: Event): Promise<void> {
-    await manager.createQueryBuilder().insert().into(Event).values(event).updateEntity(false).execute();
+  async insertEvent(manager: EntityManager, e: NewEvent): Promise<void> {
+    await this.insertEvents(manager, [e]);
   }
 
-  async insertDeliveries(manager: EntityManager, rows: Delivery[]): Promise<void> {
-    if (rows.length) await manager.createQueryBuilder().insert().into(Delivery).values(rows).updateEntity(false).execute();
+  async insertEvents(manager: EntityManager, rows: NewEvent[]): Promise<void> {
+    const { sql } = this.db;
+    for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+      const values = part.map((e) => [e.id, e.organizationId, e.type, e.apiVersion, e.payload.toString('utf8'), e.uploadId, e.createdAtMs]);
+      await this.db.execute(manager, sql`INSERT INTO events (id, organization_id, type, api_version, payload, upload_id, created_at) VALUES ${tuples(values)}`);
+    }
+  }
+
+  async insertDeliveries(manager: EntityManager, rows: NewDelivery[]): Promise<void> {
+    const { sql } = this.db;
+    for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+      const values = part.map((d) => [
+        d.id, d.organizationId, d.eventId, d.eventType, d.webhookEndpointId, d.targetUrl, d.targetOrigin, d.targetSecretEncrypted,
+        d.uploadId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
+      ]);
+      await this.db.execute(
+        manager,
+        sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, upload_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`,
+      );
+    }
   }
 
   /**
    * Atomically moves up to `limit` due deliveries to `in_flight` under a lease and returns them.
    * - due: pending, next_retry_at <= now, and (per-request target, or endpoint active): inactive endpoints hold theirs.
-   * - the per-endpoint bound holds across workers: rows already in flight for an endpoint count against it.
+   * - the per-endpoint bound holds across workers: rows already in flight for an endpoint count against it; a
+   *   per-request target's origin gets the same bound (CONCURRENCY_KEY).
    * PostgreSQL: candidates are locked with FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row.
    * SQLite: one UPDATE … RETURNING statement (SQLite has a single writer).
    */
   async claimDue(opts: { now: number; limit: number; leaseMs: number; token: string; perEndpoint: number }): Promise<ClaimedDelivery[]> {
-    const pg = this.db.isPostgres;
-    const p = pg ? (i: number) => `$${i}` : () => '?';
-    const active = pg ? 'e.is_active' : 'e.is_active = 1';
+    const { sql } = this.db;
+    const key = raw(CONCURRENCY_KEY);
     // The candidate scan is bounded (a few times the batch) so the window function never sees the whole backlog.
-    // Endpoints already at their bound are left out of it: otherwise a slow endpoint's backlog, first in due
-    // order, would fill every window and starve the deliveries of healthy endpoints queued behind it.
-    const saturated =
-      `SELECT webhook_endpoint_id FROM deliveries WHERE status = 'in_flight' AND webhook_endpoint_id IS NOT NULL ` +
-      `GROUP BY webhook_endpoint_id HAVING COUNT(*) >= ${p(8)}`;
-    const candidates =
-      `SELECT d.id, d.webhook_endpoint_id, d.next_retry_at FROM deliveries d ` +
-      `LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id ` +
-      `WHERE d.status = 'pending' AND d.next_retry_at <= ${p(1)} AND (d.webhook_endpoint_id IS NULL OR ${active}) ` +
-      `AND (d.webhook_endpoint_id IS NULL OR d.webhook_endpoint_id NOT IN (${saturated})) ` +
-      `ORDER BY d.next_retry_at, d.id LIMIT ${p(2)}` +
-      (pg ? ' FOR UPDATE OF d SKIP LOCKED' : '');
-    const sql =
-      `WITH cand AS (${candidates}), ` +
-      `busy AS (SELECT webhook_endpoint_id, COUNT(*) AS n FROM deliveries WHERE status = 'in_flight' AND webhook_endpoint_id IN (SELECT webhook_endpoint_id FROM cand) GROUP BY webhook_endpoint_id), ` +
-      `ranked AS (SELECT cand.id, cand.next_retry_at, ROW_NUMBER() OVER (PARTITION BY COALESCE(cand.webhook_endpoint_id, cand.id) ORDER BY cand.next_retry_at, cand.id) + COALESCE(busy.n, 0) AS slot ` +
-      `FROM cand LEFT JOIN busy ON busy.webhook_endpoint_id = cand.webhook_endpoint_id) ` +
-      `UPDATE deliveries SET status = 'in_flight', locked_until = ${p(3)}, locked_by = ${p(4)}, updated_at = ${p(5)} ` +
-      `WHERE id IN (SELECT id FROM ranked WHERE slot <= ${p(6)} ORDER BY next_retry_at, id LIMIT ${p(7)}) ` +
-      `RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, attempt_count, created_at, next_retry_at`;
-    // SQLite binds `?` in textual order: the saturation subquery sits inside the candidate scan, before LIMIT.
-    const params = pg
-      ? [opts.now, opts.limit * 4, opts.now + opts.leaseMs, opts.token, opts.now, opts.perEndpoint, opts.limit, opts.perEndpoint]
-      : [opts.now, opts.perEndpoint, opts.limit * 4, opts.now + opts.leaseMs, opts.token, opts.now, opts.perEndpoint, opts.limit];
-    const raw = await this.db.transaction((m) => m.query(sql, params));
-    const rows: Array<Record<string, unknown>> = pg ? raw[0] ?? raw : raw;
-    return (Array.isArray(rows) ? rows : []).map((r) => ({
+    // Keys already at their bound are left out of it: otherwise a slow endpoint's backlog, first in due order,
+    // would fill every window and starve the deliveries of healthy endpoints queued behind it.
+    const saturated = sql`SELECT ${key} FROM deliveries WHERE status = 'in_flight' GROUP BY ${key} HAVING COUNT(*) >= ${opts.perEndpoint}`;
+    const candidates = sql`SELECT d.id, COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) AS k, d.next_retry_at FROM deliveries d
+      LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id
+      WHERE d.status = 'pending' AND d.next_retry_at <= ${opts.now} AND (d.webhook_endpoint_id IS NULL OR e.is_active = ${true})
+      AND COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) NOT IN (${saturated})
+      ORDER BY d.next_retry_at, d.id LIMIT ${opts.limit * 4}${this.db.skipLocked('d')}`;
+    const statement = sql`WITH cand AS MATERIALIZED (${candidates}),
+      busy AS (SELECT ${key} AS k, COUNT(*) AS n FROM deliveries WHERE status = 'in_flight' AND ${key} IN (SELECT k FROM cand) GROUP BY ${key}),
+      ranked AS (SELECT cand.id, cand.next_retry_at, ROW_NUMBER() OVER (PARTITION BY cand.k ORDER BY cand.next_retry_at, cand.id) + COALESCE(busy.n, 0) AS slot
+        FROM cand LEFT JOIN busy ON busy.k = cand.k)
+      UPDATE deliveries SET status = 'in_flight', locked_until = ${opts.now + opts.leaseMs}, locked_by = ${opts.token}, updated_at = ${opts.now}
+      WHERE id IN (SELECT id FROM ranked WHERE slot <= ${opts.perEndpoint} ORDER BY next_retry_at, id LIMIT ${opts.limit})
+      RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, attempt_count, created_at, next_retry_at`;
+    const rows = await this.db.transaction((m) => this.db.rows(m, statement));
+    return rows.map((r) => ({
       id: r.id as string,
       organizationId: r.organization_id as string,
       eventId: r.event_id as string,
       eventType: r.event_type as string,
-      webhookEndpointId: (r.webhook_endpoint_id as string) ?? null,
+      webhookEndpointId: rowStrOrNull(r.webhook_endpoint_id),
       targetUrl: r.target_url as string,
-      targetSecretEncrypted: (r.target_secret_encrypted as string) ?? null,
-      attemptCount: Number(r.attempt_count),
-      createdAtMs: Number(r.created_at),
-      dueAtMs: Number(r.next_retry_at ?? r.created_at),
+      targetSecretEncrypted: rowStrOrNull(r.target_secret_encrypted),
+      attemptCount: rowInt(r.attempt_count),
+      createdAtMs: rowInt(r.created_at),
+      dueAtMs: rowInt(r.next_retry_at ?? r.created_at),
+      token: opts.token,
     }));
   }
 
   /** Leases of dead workers: back to pending, to be retried as the same attempt number. */
   async releaseExpiredLeases(now: number): Promise<number> {
-    const r = await this.db.transaction((m) => m
-      .createQueryBuilder()
-      .update(Delivery)
-      .set({ status: 'pending', lockedUntil: null, lockedBy: null, updatedAt: new Date(now) })
-      .where("status = 'in_flight' AND locked_until < :now", { now })
-      .execute());
-    return r.affected ?? 0;
+    const { sql } = this.db;
+    return this.db.transaction((m) =>
+      this.db.execute(m, sql`UPDATE deliveries SET status = 'pending', locked_until = NULL, locked_by = NULL, updated_at = ${now} WHERE status = 'in_flight' AND locked_until < ${now}`),
+    );
   }
 
   /** Graceful shutdown: give back what this worker claimed but did not finish. */
   async releaseLeases(tokens: string[], now: number): Promise<number> {
     if (!tokens.length) return 0;
-    const r = await this.db.transaction((m) => m
-      .createQueryBuilder()
-      .update(Delivery)
-      .set({ status: 'pending', lockedUntil: null, lockedBy: null, updatedAt: new Date(now) })
-      .where("status = 'in_flight' AND locked_by IN (:...tokens)", { tokens })
-      .execute());
-    return r.affected ?? 0;
+    const { sql } = this.db;
+    return this.db.transaction((m) =>
+      this.db.execute(m, sql`UPDATE deliveries SET status = 'pending', locked_until = NULL, locked_by = NULL, updated_at = ${now} WHERE status = 'in_flight' AND locked_by IN (${list(tokens)})`),
+    );
   }
 
   async loadPayloads(eventIds: string[]): Promise<Map<string, Buffer>> {
     if (!eventIds.length) return new Map();
-    const rows = await this.events.find({ select: ['id', 'payload'], where: { id: In(eventIds) } });
-    return new Map(rows.map((r) => [r.id, r.payload]));
+    const rows = await this.db.rows(null, this.db.sql`SELECT id, payload FROM events WHERE id IN (${list(eventIds)})`);
+    return new Map(rows.map((r) => [r.id as string, Buffer.from(r.payload as string, 'utf8')]));
+  }
+
+  /** The endpoints' current URLs and signing ciphertexts, for one dispatch batch. */
+  async loadEndpointTargets(endpointIds: string[]): Promise<Map<string, EndpointTarget>> {
+    if (!endpointIds.length) return new Map();
+    const rows = await this.db.rows(
+      null,
+      this.db.sql`SELECT id, url, secret_encrypted, previous_secret_encrypted, previous_secret_expires_at FROM webhook_endpoints WHERE id IN (${list(endpointIds)})`,
+    );
+    return new Map(
+      rows.map((r) => [
+        r.id as string,
+        {
+          id: r.id as string,
+          url: r.url as string,
+          secretEncrypted: r.secret_encrypted as string,
+          previousSecretEncrypted: rowStrOrNull(r.previous_secret_encrypted),
+          previousSecretExpiresAtMs: rowIntOrNull(r.previous_secret_expires_at),
+        },
+      ]),
+    );
+  }
+
+  /** Endpoints an event goes to: active, of the organization, subscribed to the type (read in the caller's transaction). */
+  async findSubscribers(manager: EntityManager, organizationId: string, type: string): Promise<Array<{ id: string; url: string }>> {
+    const rows = await this.db.rows(manager, this.db.sql`SELECT id, url, events FROM webhook_endpoints WHERE organization_id = ${organizationId} AND is_active = ${true}`);
+    return rows.filter((r) => (JSON.parse(r.events as string) as string[]).includes(type)).map((r) => ({ id: r.id as string, url: r.url as string }));
+  }
+
+  /** One endpoint of the organization, active or not (the `test` route), read in the caller's transaction. */
+  async findEndpointTarget(manager: EntityManager, organizationId: string, endpointId: string): Promise<{ id: string; url: string } | null> {
+    const [r] = await this.db.rows(manager, this.db.sql`SELECT id, url FROM webhook_endpoints WHERE organization_id = ${organizationId} AND id = ${endpointId}`);
+    return r ? { id: r.id as string, url: r.url as string } : null;
   }
 
   /**
-   * Records a batch of attempt outcomes in the caller's transaction. Each delivery row only changes while it is
-   * still in flight under the claim that produced the outcome: a delivery exhausted by an endpoint's deletion,
-   * or re-claimed after its lease expired, is not revived by a late result. Every attempt is recorded anyway.
+   * Records a batch of attempt outcomes in the caller's transaction: one multi-row INSERT for the attempts, one
+   * UPDATE … FROM (VALUES …) for the deliveries. Each delivery row only changes while it is still in flight under
+   * the claim that produced the outcome: a delivery exhausted by an endpoint's deletion, or re-claimed after its
+   * lease expired, is not revived by a late result. Every attempt is recorded anyway.
    * Returns the ids whose state was actually updated.
    */
   async recordOutcomes(manager: EntityManager, outcomes: AttemptOutcome[], now: Date): Promise<Set<string>> {
-    if (!outcomes.length) return new Set();
-    await manager.getRepository(DeliveryAttempt).insert(outcomes.map((o) => o.attempt));
     const applied = new Set<string>();
-    for (const o of outcomes) {
-      const a = o.attempt;
-      const r = await manager
-        .createQueryBuilder()
-        .update(Delivery)
-        .set({
-          status: o.status,
-          attemptCount: a.attemptNumber,
-          nextRetryAt: o.nextRetryAt,
-          lockedUntil: null,
-          lockedBy: null,
-          lastAttemptAt: a.startedAt,
-          lastResponseStatus: a.responseStatus,
-          lastError: a.errorMessage,
-          deliveredAt: o.status === 'delivered' ? a.finishedAt : null,
-          ...(o.targetUrl ? { targetUrl: o.targetUrl } : {}),
-          updatedAt: now,
-        })
-        .where("id = :id AND status = 'in_flight' AND locked_by = :token", { id: o.deliveryId, token: o.claimToken })
-        .execute();
-      if (r.affected) applied.add(o.deliveryId);
+    if (!outcomes.length) return applied;
+    const { sql } = this.db;
+    for (const part of chunks(outcomes, ROWS_PER_STATEMENT)) {
+      const attempts = part.map(({ attempt: a }) => [
+        a.id, a.deliveryId, a.attemptNumber, a.startedAt.getTime(), a.finishedAt.getTime(), a.durationMs, a.responseStatus, a.errorClass, a.errorMessage, a.responseBody,
+      ]);
+      await this.db.execute(
+        manager,
+        sql`INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, finished_at, duration_ms, response_status, error_class, error_message, response_body) VALUES ${tuples(attempts)}`,
+      );
+      const updates = part.map((o) => [
+        o.deliveryId, o.claimToken, o.status, o.attempt.attemptNumber, o.nextRetryAt?.getTime() ?? null, o.attempt.startedAt.getTime(),
+        o.attempt.responseStatus, o.attempt.errorMessage, o.status === 'delivered' ? o.attempt.finishedAt.getTime() : null, o.targetUrl ?? null,
+      ]);
+      const rows = await this.db.rows(
+        manager,
+        sql`WITH v (id, token, status, attempt_count, next_retry_at, last_attempt_at, last_response_status, last_error, delivered_at, target_url) AS (VALUES ${tuples(updates, OUTCOME_TYPES)})
+          UPDATE deliveries SET status = v.status, attempt_count = v.attempt_count, next_retry_at = v.next_retry_at, locked_until = NULL, locked_by = NULL,
+            last_attempt_at = v.last_attempt_at, last_response_status = v.last_response_status, last_error = v.last_error, delivered_at = v.delivered_at,
+            target_url = COALESCE(v.target_url, deliveries.target_url), updated_at = ${now}
+          FROM v WHERE deliveries.id = v.id AND deliveries.status = 'in_flight' AND deliveries.locked_by = v.token
+          RETURNING deliveries.id`,
+      );
+      for (const r of rows) applied.add(r.id as string);
     }
     return applied;
   }
@@ -260,16 +367,13 @@ export class DeliveriesRepository {
 
   /** Queue depth for metrics: due now, and held behind inactive endpoints. */
   async queueDepth(now: number): Promise<{ due: number; held: number; inFlight: number }> {
-    const pg = this.db.isPostgres;
-    const p = pg ? '$1' : '?';
-    const active = pg ? 'e.is_active' : 'e.is_active = 1';
-    const rows = await this.db.dataSource.query(
-      `SELECT ` +
-        `SUM(CASE WHEN d.status = 'pending' AND d.next_retry_at <= ${p} AND (d.webhook_endpoint_id IS NULL OR ${active}) THEN 1 ELSE 0 END) AS due, ` +
-        `SUM(CASE WHEN d.status = 'pending' AND d.webhook_endpoint_id IS NOT NULL AND NOT (${active}) THEN 1 ELSE 0 END) AS held, ` +
-        `SUM(CASE WHEN d.status = 'in_flight' THEN 1 ELSE 0 END) AS in_flight ` +
-        `FROM deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id WHERE d.status IN ('pending', 'in_flight')`,
-      pg ? [now] : [now],
+    const rows = await this.db.rows(
+      null,
+      this.db.sql`SELECT
+        SUM(CASE WHEN d.status = 'pending' AND d.next_retry_at <= ${now} AND (d.webhook_endpoint_id IS NULL OR e.is_active = ${true}) THEN 1 ELSE 0 END) AS due,
+        SUM(CASE WHEN d.status = 'pending' AND d.webhook_endpoint_id IS NOT NULL AND e.is_active = ${false} THEN 1 ELSE 0 END) AS held,
+        SUM(CASE WHEN d.status = 'in_flight' THEN 1 ELSE 0 END) AS in_flight
+        FROM deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id WHERE d.status IN ('pending', 'in_flight')`,
     );
     const r = rows[0] ?? {};
     return { due: num(r.due) ?? 0, held: num(r.held) ?? 0, inFlight: num(r.in_flight) ?? 0 };

@@ -25,6 +25,10 @@ export class Delivery {
   @Column({ name: 'target_url', type: 'varchar', length: 2048 })
   targetUrl: string;
 
+  /** Per-request targets: scheme + host + port of target_url, the key of their concurrency bound. Null for endpoints. */
+  @Column({ name: 'target_origin', type: 'varchar', length: 2048, nullable: true })
+  targetOrigin: string | null;
+
   /** Per-request webhook secret (AES-GCM), when one was given. Endpoint secrets live on the endpoint. */
   @Column({ name: 'target_secret_encrypted', type: 'text', nullable: true, select: false })
   targetSecretEncrypted: string | null;

@@ -7,6 +7,8 @@ import { SecretCipher } from '../webhooks/secret-cipher';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
 import { sendOnce } from './delivery-sender';
+import { DeliveryMetrics } from './delivery-metrics';
+import { DeliverySender } from './delivery-sender.service';
 import { DeliveryWaker } from './delivery-waker';
 import { DeliveryProcessor } from './delivery.processor';
 
@@ -24,6 +26,7 @@ const claim = (id: string, endpoint = 'ep-1'): ClaimedDelivery => ({
   attemptCount: 0,
   createdAtMs: Date.now(),
   dueAtMs: Date.now(),
+  token: '',
 });
 
 const stub = () => ({ inc: jest.fn(), observe: jest.fn(), startTimer: () => () => undefined, set: jest.fn() });
@@ -34,7 +37,12 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrit
   let failWrites = opts.failWrites ?? 0;
   const repo = {
     releaseExpiredLeases: jest.fn(async () => 0),
-    claimDue: jest.fn(async () => (calls < claims.length ? claims[calls++]() : [])),
+    // the repository stamps each claimed row with the claim's lease token
+    claimDue: jest.fn(async (o: { token: string }) => (calls < claims.length ? (await claims[calls++]()).map((c) => ({ ...c, token: o.token })) : [])),
+    loadEndpointTargets: jest.fn(
+      async (ids: string[]) =>
+        new Map(ids.map((id) => [id, { id, url: 'https://hooks.example.com/x', secretEncrypted: 'c', previousSecretEncrypted: null, previousSecretExpiresAtMs: null }])),
+    ),
     loadPayloads: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, Buffer.from('{}')]))),
     recordOutcomes: jest.fn(async (_m: unknown, outcomes: AttemptOutcome[]) => {
       if (failWrites-- > 0) throw new Error('deadlock detected');
@@ -44,8 +52,6 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrit
     queueDepth: jest.fn(),
   } as unknown as DeliveriesRepository;
   const webhooks = {
-    findByIds: jest.fn(async (ids: string[]) => ids.map((id) => ({ id, url: 'https://hooks.example.com/x' }))),
-    signingSecretsFor: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, ['s'.repeat(64)]]))),
     recordResults: jest.fn(async () => false),
   } as unknown as WebhooksService;
   const db = { transaction: (fn: (m: unknown) => Promise<unknown>) => fn({}) } as unknown as DatabaseService;
@@ -53,17 +59,18 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrit
     delivery: { timeoutMs: 1000, globalConcurrency: 8, perEndpointConcurrency: 2, batchSize: 4, leaseMs: 60_000, processorEnabled: false, tickMs: 1000, shutdownGraceMs: 0 },
   } as unknown as AppConfig;
   const metrics = { counter: stub, histogram: stub, gauge: stub } as unknown as MetricsService;
+  const clock = new TestClock();
+  const cipher = { decrypt: () => 's'.repeat(64) } as unknown as SecretCipher;
+  const sender = new DeliverySender(config, cipher, clock, new AddressPolicy({ allowHttp: false, allowedCidrs: [] }));
   const processor = new DeliveryProcessor(
     config,
     repo,
     db,
     webhooks,
-    {} as SecretCipher,
-    new TestClock(),
-    {} as never,
+    sender,
+    new DeliveryMetrics(metrics, repo, clock),
+    clock,
     new DeliveryWaker({ listen: async () => undefined, notify: () => undefined } as never),
-    new AddressPolicy({ allowHttp: false, allowedCidrs: [] }),
-    metrics,
   );
   return { processor, repo, recorded, webhooks };
 }

@@ -1,42 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { Counter, Histogram } from 'prom-client';
-import { Dispatcher } from 'undici';
 import { Clock } from '../common/clock';
-import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
-import { createSafeDispatcher } from '../net/http-clients';
-import { AddressPolicy } from '../net/safe-lookup';
-import { basicAuthHeader, stripCredentials } from '../net/url-policy';
-import { MetricsService } from '../ops/metrics.service';
-import { SecretCipher } from '../webhooks/secret-cipher';
 import { WebhooksService } from '../webhooks/webhooks.service';
-import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
-import { DeliveryAttempt } from './delivery-attempt.entity';
-import { sendOnce } from './delivery-sender';
+import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository, EndpointTarget } from './deliveries.repository';
+import { DeliveryMetrics } from './delivery-metrics';
+import { DeliverySender, PreparedAttempt, SecretUnavailableError } from './delivery-sender.service';
 import { DeliveryWaker } from './delivery-waker';
-import { nextAttemptAt } from './retry-schedule';
-import { buildDeliveryHeaders } from './signer';
+import { endpointBookkeeping } from './endpoint-bookkeeping';
 
 const LEASE_CHECK_INTERVAL_MS = 5_000;
 /** How long settled outcomes may wait for company before they are recorded (see settleBatch). */
 const BATCH_WAIT_MS = 20;
 /** A batched write that fails (a deadlock, a dropped connection) is tried this many times before it waits for the next flush. */
 const FLUSH_ATTEMPTS = 3;
-
-interface Prepared {
-  claim: ClaimedDelivery;
-  token: string;
-  /** The target as configured (an endpoint's current URL, credentials included). */
-  targetUrl: string;
-  url: string;
-  authorization: string | undefined;
-  secrets: string[];
-  body: Buffer;
-}
+/**
+ * At most this many outcomes per recording transaction: on SQLite the write is synchronous, and one bounded
+ * transaction takes a few milliseconds, so sockets that are ready are never starved for long.
+ */
+const FLUSH_MAX = 256;
+/** Ciphertexts already reported as undecryptable: each is logged once, not once per attempt. */
+const LOGGED_SECRETS_MAX = 1024;
 
 /**
  * Drains due deliveries (SPEC §6.6). The scheduled tick and the outbox's wake-up only call
@@ -45,8 +31,9 @@ interface Prepared {
  *
  * The drain keeps up to `globalConcurrency` attempts on the wire: whenever some finish, their outcomes are
  * recorded in one transaction and the freed slots are claimed again in one statement. The per-endpoint bound is
- * enforced by the claim itself (in-flight rows count against their endpoint), so it holds across instances and a
- * slow receiver only ever occupies its own slots.
+ * enforced by the claim itself (in-flight rows count against their endpoint, or a per-request target's origin),
+ * so it holds across instances and a slow receiver only ever occupies its own slots. Sending is DeliverySender's
+ * job, the endpoint bookkeeping is endpointBookkeeping(), the series are DeliveryMetrics'.
  */
 @Injectable()
 export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -58,56 +45,29 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   private stopping = false;
   private inFlight = 0;
   private readonly activeTokens = new Map<string, number>();
-  private outcomes: Array<{ outcome: AttemptOutcome; endpointId: string | null; gone: boolean }> = [];
+  private outcomes: AttemptOutcome[] = [];
   private waiters: Array<() => void> = [];
-  private readonly dispatcher: Dispatcher;
-  private readonly attempts: Counter;
-  private readonly latency: Histogram;
-  private readonly batchDuration: Histogram;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly loggedSecrets = new Set<string>();
 
   constructor(
     private readonly config: AppConfig,
     private readonly repo: DeliveriesRepository,
     private readonly db: DatabaseService,
     private readonly webhooks: WebhooksService,
-    private readonly cipher: SecretCipher,
+    private readonly sender: DeliverySender,
+    private readonly metrics: DeliveryMetrics,
     private readonly clock: Clock,
-    private readonly scheduler: SchedulerRegistry,
-    waker: DeliveryWaker,
-    policy: AddressPolicy,
-    metrics: MetricsService,
-  ) {
-    this.dispatcher = createSafeDispatcher(policy, {
-      ca: config.delivery.extraCaPem ?? undefined,
-      connectTimeoutMs: config.delivery.timeoutMs,
-      // The pool is per origin, and many endpoints (of many organizations) may share one origin. The per-endpoint
-      // bound is enforced by the claim; capping the pool at that bound too would queue a healthy endpoint's
-      // requests behind a slow endpoint on the same host, burning their deadline while they wait.
-      connections: config.delivery.globalConcurrency,
-    });
-    this.attempts = metrics.counter('webhook_delivery_attempts_total', 'Delivery attempts by outcome and error class', ['outcome', 'error_class']);
-    this.latency = metrics.histogram(
-      'webhook_delivery_first_attempt_latency_seconds',
-      'Time from event creation (or its scheduled delay) to the end of the first attempt',
-      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    );
-    this.batchDuration = metrics.histogram('webhook_delivery_record_batch_seconds', 'Duration of one batched outcome write', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]);
-    metrics.gauge('webhook_delivery_queue_depth', 'Pending deliveries: due now, held behind inactive endpoints, in flight', ['state'], async function () {
-      const d = await repo.queueDepth(clock.nowMs());
-      this.set({ state: 'due' }, d.due);
-      this.set({ state: 'held' }, d.held);
-      this.set({ state: 'in_flight' }, d.inFlight);
-    });
-    if (config.delivery.processorEnabled) waker.listen(() => void this.processDueDeliveries().catch((e) => this.logger.error(e)));
-  }
+    private readonly waker: DeliveryWaker,
+  ) {}
 
+  /** The tick, and the wake-ups (in-process, and on PostgreSQL LISTEN): only once the application is up. */
   onApplicationBootstrap(): void {
     if (!this.config.delivery.processorEnabled) return;
-    const timer = setInterval(() => {
-      this.processDueDeliveries().catch((e) => this.logger.error({ err: e }, 'delivery drain failed'));
-    }, this.config.delivery.tickMs);
-    timer.unref();
-    this.scheduler.addInterval('delivery-processor', timer);
+    const run = () => void this.processDueDeliveries().catch((e) => this.logger.error({ err: e }, 'delivery drain failed'));
+    this.waker.listen(run);
+    this.timer = setInterval(run, this.config.delivery.tickMs);
+    this.timer.unref();
   }
 
   processDueDeliveries(): Promise<void> {
@@ -134,7 +94,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
           leasesCheckedAt = this.clock.nowMs();
           await this.repo.releaseExpiredLeases(leasesCheckedAt);
         }
-        if (this.outcomes.length) await this.flush();
+        while (this.outcomes.length) await this.flush();
         // Attempts sent but not yet recorded count against the bound too: after a crash those are the ones sent
         // again, so at most `globalConcurrency` attempts can ever be duplicated.
         const free = this.config.delivery.globalConcurrency - this.inFlight - this.outcomes.length;
@@ -161,155 +121,95 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
       token,
       perEndpoint: this.config.delivery.perEndpointConcurrency,
     });
-    for (const c of claims) (c as ClaimedDelivery & { token?: string }).token = token;
     if (claims.length) this.activeTokens.set(token, claims.length);
     return claims;
   }
 
   private async dispatch(claims: ClaimedDelivery[]): Promise<void> {
     const endpointIds = [...new Set(claims.map((c) => c.webhookEndpointId).filter((id): id is string => !!id))];
-    const [payloads, endpoints, secrets] = await Promise.all([
+    const [payloads, endpoints] = await Promise.all([
       this.repo.loadPayloads([...new Set(claims.map((c) => c.eventId))]),
-      this.webhooks.findByIds(endpointIds),
-      this.webhooks.signingSecretsFor(endpointIds),
+      this.repo.loadEndpointTargets(endpointIds),
     ]);
-    const urls = new Map(endpoints.map((e) => [e.id, e.url]));
+    const nowMs = this.clock.nowMs();
     for (const claim of claims) {
-      const token = (claim as ClaimedDelivery & { token: string }).token;
-      const rawUrl = claim.webhookEndpointId ? urls.get(claim.webhookEndpointId) : claim.targetUrl;
+      const endpoint = claim.webhookEndpointId ? endpoints.get(claim.webhookEndpointId) : undefined;
       const body = payloads.get(claim.eventId);
-      if (!rawUrl || !body) {
+      if ((claim.webhookEndpointId && !endpoint) || !body) {
         // The endpoint was deleted after the claim: its delete already exhausted the row.
-        this.finishToken(token);
+        this.finishToken(claim.token);
         continue;
       }
-      let prepared: Prepared;
-      try {
-        const url = new URL(rawUrl);
-        prepared = {
-          claim,
-          token,
-          targetUrl: rawUrl,
-          url: stripCredentials(url).toString(),
-          authorization: basicAuthHeader(url),
-          secrets: claim.webhookEndpointId
-            ? (secrets.get(claim.webhookEndpointId) ?? [])
-            : claim.targetSecretEncrypted
-              ? [this.cipher.decrypt(claim.targetSecretEncrypted)]
-              : [],
-          body,
-        };
-      } catch (e) {
-        // One unusable row (say, a secret that no longer decrypts) must not stop the rest of the batch; it stays
-        // in flight until its lease expires.
-        this.logger.error({ err: e, deliveryId: claim.id }, 'could not prepare a delivery attempt');
-        this.finishToken(token);
-        continue;
-      }
+      const prepared = this.prepare(claim, endpoint, body, nowMs);
+      if (!prepared) continue;
       this.inFlight++;
-      void this.attempt(prepared)
+      const sending = 'outcome' in prepared ? Promise.resolve(prepared.outcome) : this.sender.send(prepared);
+      void sending
         .then(
-          (outcome) => this.outcomes.push(outcome),
+          (outcome) => {
+            this.metrics.attempted(claim, outcome);
+            this.outcomes.push(outcome);
+          },
           (e) => this.logger.error({ err: e, deliveryId: claim.id }, 'delivery attempt failed unexpectedly'),
         )
         .finally(() => {
           this.inFlight--;
-          this.finishToken(token);
+          this.finishToken(claim.token);
           this.wakeWaiters();
         });
     }
   }
 
-  private async attempt(p: Prepared): Promise<{ outcome: AttemptOutcome; endpointId: string | null; gone: boolean }> {
-    const attemptNumber = p.claim.attemptCount + 1;
-    const startedAt = this.clock.now();
-    const headers = buildDeliveryHeaders({
-      eventType: p.claim.eventType,
-      eventId: p.claim.eventId,
-      deliveryId: p.claim.id,
-      attempt: attemptNumber,
-      timestampSeconds: Math.floor(startedAt.getTime() / 1000),
-      body: p.body,
-      secrets: p.secrets,
-    });
-    if (p.authorization) headers['authorization'] = p.authorization;
-    const r = await sendOnce(this.dispatcher, p.url, headers, p.body, this.config.delivery.timeoutMs);
-    const finishedAt = this.clock.now();
-    const ok = r.errorClass === null;
-    const next = ok ? null : nextAttemptAt({ failedAttempt: attemptNumber, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
-    this.attempts.inc({ outcome: ok ? 'delivered' : 'failed', error_class: r.errorClass ?? 'none' });
-    // measured from when the first attempt was due, so a per-request webhook's requested delay is not latency
-    if (attemptNumber === 1) this.latency.observe(Math.max(0, finishedAt.getTime() - Math.max(p.claim.createdAtMs, p.claim.dueAtMs)) / 1000);
-    const attempt = Object.assign(new DeliveryAttempt(), {
-      id: newId(),
-      deliveryId: p.claim.id,
-      attemptNumber,
-      startedAt,
-      finishedAt,
-      durationMs: r.durationMs,
-      responseStatus: r.status,
-      errorClass: r.errorClass,
-      errorMessage: r.errorMessage,
-      responseBody: r.body,
-    });
-    return {
-      outcome: {
-        deliveryId: p.claim.id,
-        claimToken: p.token,
-        targetUrl: p.targetUrl,
-        attempt,
-        status: ok ? 'delivered' : next === null ? 'exhausted' : 'pending',
-        nextRetryAt: next === null ? null : new Date(next),
-      },
-      endpointId: p.claim.webhookEndpointId,
-      gone: r.status === 410,
-    };
+  /**
+   * The attempt ready to send; or, when its signing secret no longer decrypts, the failed attempt that sends
+   * nothing (it follows the schedule to exhausted instead of being re-claimed every lease forever); or null for
+   * a URL that does not parse (logged; the row stays in flight until its lease expires).
+   */
+  private prepare(claim: ClaimedDelivery, endpoint: EndpointTarget | undefined, body: Buffer, nowMs: number): PreparedAttempt | { outcome: AttemptOutcome } | null {
+    const rawUrl = endpoint ? endpoint.url : claim.targetUrl;
+    try {
+      const target = this.sender.target(rawUrl);
+      const secrets = endpoint ? this.sender.endpointSecrets(endpoint, nowMs) : this.sender.requestSecrets(claim.targetSecretEncrypted);
+      return { claim, target, secrets, body };
+    } catch (e) {
+      if (e instanceof SecretUnavailableError) {
+        this.logSecretOnce(e, claim);
+        return { outcome: this.sender.unavailable(claim, rawUrl) };
+      }
+      this.logger.error({ err: e, deliveryId: claim.id }, 'could not prepare a delivery attempt');
+      this.finishToken(claim.token);
+      return null;
+    }
+  }
+
+  private logSecretOnce(e: SecretUnavailableError, claim: ClaimedDelivery): void {
+    if (this.loggedSecrets.has(e.ciphertext)) return;
+    if (this.loggedSecrets.size >= LOGGED_SECRETS_MAX) this.loggedSecrets.clear();
+    this.loggedSecrets.add(e.ciphertext);
+    this.logger.error(
+      { deliveryId: claim.id, endpointId: claim.webhookEndpointId },
+      'signing secret unavailable (it no longer decrypts under SECRETS_ENCRYPTION_KEY); its deliveries fail until exhausted',
+    );
   }
 
   /**
-   * Records every finished attempt so far in one transaction, with the endpoints' bookkeeping.
-   * Rows are locked in a fixed order (deliveries by id, then endpoints by id): two instances flushing results for
-   * the same endpoints at once must not deadlock. A failed write is retried, and if it still fails the batch is
-   * kept for the next flush: an outcome dropped here would leave its row in flight until the lease expires and
-   * the same attempt would be sent again.
+   * Records finished attempts (at most FLUSH_MAX) in one transaction, with the endpoints' bookkeeping for the
+   * outcomes that were applied. Rows are locked in a fixed order (deliveries by id, then endpoints by id): two
+   * instances flushing results for the same endpoints at once must not deadlock. A failed write is retried, and
+   * if it still fails the batch is kept for the next flush: an outcome dropped here would leave its row in flight
+   * until the lease expires and the same attempt would be sent again.
    */
   private async flush(): Promise<void> {
-    const batch = this.outcomes;
-    this.outcomes = [];
+    const batch = this.outcomes.splice(0, FLUSH_MAX);
     if (!batch.length) return;
-    const end = this.batchDuration.startTimer();
-    const byEndpoint = new Map<string, typeof batch>();
-    for (const item of batch) {
-      if (!item.endpointId) continue;
-      const list = byEndpoint.get(item.endpointId);
-      if (list) list.push(item);
-      else byEndpoint.set(item.endpointId, [item]);
-    }
-    const outcomes = batch.map((b) => b.outcome).sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
-    const endpoints = [...byEndpoint.keys()].sort();
+    const end = this.metrics.batchTimer();
+    const sorted = [...batch].sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now();
       try {
         await this.db.transaction(async (m) => {
-          await this.repo.recordOutcomes(m, outcomes, now);
-          for (const endpointId of endpoints) {
-            const items = byEndpoint.get(endpointId)!;
-            items.sort((a, b) => a.outcome.attempt.finishedAt.getTime() - b.outcome.attempt.finishedAt.getTime());
-            const lastSuccess = items.map((i) => i.outcome.status === 'delivered').lastIndexOf(true);
-            const failures = items.slice(lastSuccess + 1);
-            await this.webhooks.recordResults(
-              m,
-              {
-                endpointId,
-                anySuccess: lastSuccess >= 0,
-                failuresAfterLastSuccess: failures.length,
-                lastSuccessAt: lastSuccess >= 0 ? items[lastSuccess].outcome.attempt.finishedAt : null,
-                lastFailureAt: failures.length ? failures[failures.length - 1].outcome.attempt.finishedAt : null,
-                gone: items.some((i) => i.gone),
-              },
-              now,
-            );
-          }
+          const applied = await this.repo.recordOutcomes(m, sorted, now);
+          for (const result of endpointBookkeeping(sorted, applied)) await this.webhooks.recordResults(m, result, now);
         });
         break;
       } catch (e) {
@@ -361,18 +261,18 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   /** SIGTERM: stop claiming, let attempts on the wire finish up to the grace period, record them, release the rest. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.scheduler.doesExist('interval', 'delivery-processor')) this.scheduler.deleteInterval('delivery-processor');
+    if (this.timer) clearInterval(this.timer);
     const deadline = Date.now() + this.config.delivery.shutdownGraceMs;
     while (this.inFlight > 0 && Date.now() < deadline) {
       await Promise.race([this.nextSettle(), new Promise((r) => setTimeout(r, 100).unref())]);
     }
     try {
-      await this.flush();
+      while (this.outcomes.length) await this.flush();
       const released = await this.repo.releaseLeases([...this.activeTokens.keys()], this.clock.nowMs());
       if (released) this.logger.warn(`released ${released} unfinished delivery lease(s) on shutdown`);
     } catch (e) {
       this.logger.error({ err: e }, 'could not record outcomes on shutdown; leases will expire');
     }
-    await this.dispatcher.destroy().catch(() => undefined);
+    await this.sender.close();
   }
 }

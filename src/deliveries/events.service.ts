@@ -4,9 +4,7 @@ import { API_VERSION_DATE } from '../common/api-version';
 import { Clock } from '../common/clock';
 import { newEventId, newId } from '../common/ids';
 import { DatabaseService } from '../database/database.service';
-import { WebhooksService } from '../webhooks/webhooks.service';
-import { DeliveriesRepository } from './deliveries.repository';
-import { Delivery } from './delivery.entity';
+import { DeliveriesRepository, NewDelivery, NewEvent } from './deliveries.repository';
 import { Event } from './event.entity';
 import { DeliveryWaker } from './delivery-waker';
 
@@ -26,51 +24,88 @@ export interface PublishOptions {
   onlyEndpointId?: string;
 }
 
+/** One event of a bulk publish (EventsService.publishMany). */
+export interface EventToPublish {
+  type: string;
+  data: Record<string, unknown>;
+  options?: PublishOptions;
+}
+
 /**
  * The transactional outbox (SPEC §6.1): an event and its deliveries are written in the caller's transaction,
  * so a state change and its event commit or roll back together. The envelope is serialized exactly once.
+ * Every read here goes through the caller's manager: on PostgreSQL a read on another pool connection could wait
+ * for this very transaction (issue 17).
  */
 @Injectable()
 export class EventsService {
   constructor(
     private readonly db: DatabaseService,
     private readonly repo: DeliveriesRepository,
-    private readonly webhooks: WebhooksService,
     private readonly clock: Clock,
     private readonly waker: DeliveryWaker,
   ) {}
 
   async publish(manager: EntityManager, organizationId: string, type: string, data: Record<string, unknown>, options: PublishOptions = {}): Promise<Event> {
-    const now = this.clock.now();
-    const id = newEventId();
-    const payload = Buffer.from(JSON.stringify({ id, type, api_version: API_VERSION_DATE, created_at: now.toISOString(), data }), 'utf8');
-    const event = Object.assign(new Event(), { id, organizationId, type, apiVersion: API_VERSION_DATE, payload, uploadId: options.uploadId ?? null, createdAt: now });
-    await this.repo.insertEvent(manager, event);
+    const [event] = await this.publishMany(manager, organizationId, [{ type, data, options }]);
+    return event;
+  }
 
-    const endpoints = options.onlyEndpointId
-      ? [await this.webhooks.findForOrganization(organizationId, options.onlyEndpointId, manager)].filter((e) => e !== null)
-      : await this.webhooks.findActiveForEvent(manager, organizationId, type);
-    const base = { organizationId, eventId: id, eventType: type, uploadId: options.uploadId ?? null, status: 'pending' as const, attemptCount: 0 };
-    const rows: Delivery[] = endpoints.map((e) =>
-      Object.assign(new Delivery(), { ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetSecretEncrypted: null, nextRetryAt: now, createdAt: now, updatedAt: now }),
-    );
-    const target = options.requestTarget;
-    if (target) {
-      rows.push(
-        Object.assign(new Delivery(), {
+  /**
+   * Many events in one go, for hosts that emit in bulk: one subscriber lookup per event type, one multi-row
+   * INSERT for the events and one for their deliveries, in the caller's transaction. Same rows as `publish`
+   * called once per event, in order.
+   */
+  async publishMany(manager: EntityManager, organizationId: string, events: EventToPublish[]): Promise<Event[]> {
+    const now = this.clock.now();
+    const nowMs = now.getTime();
+    const createdAt = now.toISOString();
+    const subscribers = new Map<string, Promise<Array<{ id: string; url: string }>>>();
+    const rows: NewEvent[] = [];
+    const deliveries: NewDelivery[] = [];
+    const out: Event[] = [];
+    for (const { type, data, options = {} } of events) {
+      const id = newEventId();
+      const payload = Buffer.from(JSON.stringify({ id, type, api_version: API_VERSION_DATE, created_at: createdAt, data }), 'utf8');
+      const uploadId = options.uploadId ?? null;
+      rows.push({ id, organizationId, type, apiVersion: API_VERSION_DATE, payload, uploadId, createdAtMs: nowMs });
+      out.push(Object.assign(new Event(), { id, organizationId, type, apiVersion: API_VERSION_DATE, payload, uploadId, createdAt: now }));
+      const base = { organizationId, eventId: id, eventType: type, uploadId, createdAtMs: nowMs };
+      for (const e of await this.targets(manager, organizationId, type, options, subscribers)) {
+        deliveries.push({ ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetOrigin: null, targetSecretEncrypted: null, nextRetryAtMs: nowMs });
+      }
+      const target = options.requestTarget;
+      if (target) {
+        deliveries.push({
           ...base,
           id: newId(),
           webhookEndpointId: null,
           targetUrl: target.url,
+          targetOrigin: new URL(target.url).origin,
           targetSecretEncrypted: target.secretEncrypted ?? null,
-          nextRetryAt: new Date(now.getTime() + target.delaySeconds * 1000),
-          createdAt: now,
-          updatedAt: now,
-        }),
-      );
+          nextRetryAtMs: nowMs + target.delaySeconds * 1000,
+        });
+      }
     }
-    await this.repo.insertDeliveries(manager, rows);
-    if (rows.length) this.db.afterCommit(manager, () => this.waker.wake());
-    return event;
+    await this.repo.insertEvents(manager, rows);
+    await this.repo.insertDeliveries(manager, deliveries);
+    if (deliveries.length) this.db.afterCommit(manager, () => this.waker.wake());
+    return out;
+  }
+
+  private async targets(
+    manager: EntityManager,
+    organizationId: string,
+    type: string,
+    options: PublishOptions,
+    subscribers: Map<string, Promise<Array<{ id: string; url: string }>>>,
+  ): Promise<Array<{ id: string; url: string }>> {
+    if (options.onlyEndpointId) {
+      const e = await this.repo.findEndpointTarget(manager, organizationId, options.onlyEndpointId);
+      return e ? [e] : [];
+    }
+    let list = subscribers.get(type);
+    if (!list) subscribers.set(type, (list = this.repo.findSubscribers(manager, organizationId, type)));
+    return list;
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { DatabaseService } from '../database/database.service';
+import { raw, rowBool, rowIntOrNull } from '../database/sql';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 export interface SigningSecrets {
@@ -11,7 +13,10 @@ export interface SigningSecrets {
 
 @Injectable()
 export class WebhooksRepository {
-  constructor(@InjectRepository(WebhookEndpoint) private readonly endpoints: Repository<WebhookEndpoint>) {}
+  constructor(
+    @InjectRepository(WebhookEndpoint) private readonly endpoints: Repository<WebhookEndpoint>,
+    private readonly db: DatabaseService,
+  ) {}
 
   private repo(manager?: EntityManager): Repository<WebhookEndpoint> {
     return manager?.getRepository(WebhookEndpoint) ?? this.endpoints;
@@ -72,27 +77,22 @@ export class WebhooksRepository {
     disableThreshold: number,
     now: Date,
   ): Promise<boolean> {
-    const streak = r.anySuccess ? `${r.failuresAfterLastSuccess}` : `consecutive_failures + ${r.failuresAfterLastSuccess}`;
-    const disable = `is_active = ${this.bool(manager, true)} AND (${r.gone ? '1 = 1' : '1 = 0'} OR ${streak} >= ${disableThreshold})`;
-    await manager
-      .createQueryBuilder()
-      .update(WebhookEndpoint)
-      .set({
-        consecutiveFailures: () => streak,
-        ...(r.lastSuccessAt ? { lastSuccessAt: r.lastSuccessAt } : {}),
-        ...(r.lastFailureAt ? { lastFailureAt: r.lastFailureAt } : {}),
-        disabledAt: () => `CASE WHEN ${disable} THEN ${now.getTime()} ELSE disabled_at END`,
-        isActive: () => `CASE WHEN ${disable} THEN ${this.bool(manager, false)} ELSE is_active END`,
-        updatedAt: now,
-      })
-      .where('id = :id', { id: r.endpointId })
-      .execute();
-    // read back in the same transaction (TypeORM's query builder has no RETURNING on SQLite)
-    const after = await manager.getRepository(WebhookEndpoint).findOne({ select: ['isActive', 'disabledAt'], where: { id: r.endpointId } });
-    return !!after && !after.isActive && after.disabledAt?.getTime() === now.getTime();
-  }
-
-  private bool(manager: EntityManager, v: boolean): string {
-    return manager.connection.options.type === 'postgres' ? String(v) : v ? '1' : '0';
+    // On the delivery hot path (once per endpoint per recorded batch): hand-written through the dual-engine helper.
+    const { sql } = this.db;
+    const streak = r.anySuccess ? sql`${r.failuresAfterLastSuccess}` : sql`consecutive_failures + ${r.failuresAfterLastSuccess}`;
+    // decided here when it can be (PostgreSQL would compare two untyped parameters as text)
+    const constant = (v: boolean) => raw(v ? '1 = 1' : '1 = 0');
+    const over = r.anySuccess ? constant(r.failuresAfterLastSuccess >= disableThreshold) : sql`${streak} >= ${disableThreshold}`;
+    const disable = sql`is_active = ${true} AND (${constant(r.gone)} OR ${over})`;
+    const [after] = await this.db.rows(
+      manager,
+      sql`UPDATE webhook_endpoints SET consecutive_failures = ${streak},
+        last_success_at = COALESCE(${r.lastSuccessAt}, last_success_at), last_failure_at = COALESCE(${r.lastFailureAt}, last_failure_at),
+        disabled_at = CASE WHEN ${disable} THEN ${now} ELSE disabled_at END,
+        is_active = CASE WHEN ${disable} THEN ${false} ELSE is_active END,
+        updated_at = ${now}
+        WHERE id = ${r.endpointId} RETURNING is_active, disabled_at`,
+    );
+    return !!after && !rowBool(after.is_active) && rowIntOrNull(after.disabled_at) === now.getTime();
   }
 }
