@@ -305,4 +305,48 @@ export class DeliveriesRepository {
       return doomed.length;
     });
   }
+
+  /**
+   * The attempts an endpoint's deliveries made since `sinceMs` (SPEC §5.8 stats), grouped by UTC hour, plus a
+   * histogram of their durations for the percentiles. Deliveries are found through
+   * idx_deliveries_endpoint_attempted: a delivery whose attempt started inside the window has its
+   * `last_attempt_at` (the newest attempt's start) inside it too, so only the window's deliveries are read,
+   * however long the endpoint's history is.
+   */
+  async attemptStatsForEndpoint(endpointId: string, sinceMs: number): Promise<{
+    hours: Array<{ hour: number; delivered: number; failed: number }>;
+    durations: Array<{ ms: number; n: number }>;
+  }> {
+    const pg = this.db.isPostgres;
+    const p = pg ? (i: number) => `$${i}` : () => '?';
+    const from =
+      `FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id ` +
+      `WHERE d.webhook_endpoint_id = ${p(1)} AND d.last_attempt_at >= ${p(2)} AND a.started_at >= ${p(3)}`;
+    const params = [endpointId, sinceMs, sinceMs];
+    const [hours, durations] = await Promise.all([
+      this.db.dataSource.query(
+        `SELECT a.started_at / 3600000 AS hour, ` +
+          `SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered, ` +
+          `SUM(CASE WHEN a.error_class IS NULL THEN 0 ELSE 1 END) AS failed ` +
+          `${from} GROUP BY a.started_at / 3600000`,
+        params,
+      ),
+      this.db.dataSource.query(`SELECT a.duration_ms AS ms, COUNT(*) AS n ${from} GROUP BY a.duration_ms ORDER BY a.duration_ms`, params),
+    ]);
+    return {
+      hours: (hours as Array<Record<string, unknown>>).map((r) => ({ hour: Number(r.hour), delivered: Number(r.delivered), failed: Number(r.failed) })),
+      durations: (durations as Array<Record<string, unknown>>).map((r) => ({ ms: Number(r.ms), n: Number(r.n) })),
+    };
+  }
+
+  /** An endpoint's unfinished deliveries now, by status (idx_deliveries_endpoint_status). */
+  async unfinishedForEndpoint(endpointId: string): Promise<{ pending: number; inFlight: number }> {
+    const p = this.db.isPostgres ? '$1' : '?';
+    const rows: Array<Record<string, unknown>> = await this.db.dataSource.query(
+      `SELECT status, COUNT(*) AS n FROM deliveries WHERE webhook_endpoint_id = ${p} AND status IN ('pending', 'in_flight') GROUP BY status`,
+      [endpointId],
+    );
+    const count = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return { pending: count('pending'), inFlight: count('in_flight') };
+  }
 }
