@@ -69,11 +69,8 @@ function SecretOnce({ secret, title, onDone }) {
       setCopied('Copied to the clipboard.');
     } catch {
       // no clipboard permission (plain http, some browsers): select it so Ctrl+C works
-      const range = document.createRange();
-      range.selectNodeContents(ref.current);
-      const sel = window.getSelection();
-      sel.removeAllRanges();
-      sel.addRange(range);
+      ref.current.focus();
+      ref.current.select();
       setCopied('Selected: press Ctrl+C (⌘C) to copy.');
     }
   };
@@ -81,7 +78,8 @@ function SecretOnce({ secret, title, onDone }) {
     <section class="card secret" aria-labelledby="secret-title">
       <h2 id="secret-title">${title}</h2>
       <p class="warning" role="alert"><strong>This secret will not be shown again.</strong> Store it now: your receiver needs it to verify signatures.</p>
-      <p><code class="secret-value" ref=${ref} aria-label="Signing secret">${secret}</code></p>
+      <label for="secret-value">Secret value</label>
+      <input id="secret-value" class="secret-value" type="text" readonly value=${secret} ref=${ref} spellcheck="false" onFocus=${(e) => e.currentTarget.select()} />
       <div class="actions">
         <button type="button" onClick=${copy}>Copy secret</button>
         ${onDone && html`<button type="button" class="secondary" onClick=${onDone}>I have stored it</button>`}
@@ -525,7 +523,7 @@ function DeliveryScreen({ k, endpointId, id, go }) {
       </section>
       <section class="card" aria-labelledby="payload-title">
         <h2 id="payload-title">Payload</h2>
-        <pre class="payload" tabindex="0" aria-label="Payload JSON">${JSON.stringify(d.payload, null, 2)}</pre>
+        <pre class="payload" role="region" tabindex="0" aria-label="Payload JSON">${JSON.stringify(d.payload, null, 2)}</pre>
       </section>
     </main>
   `;
