@@ -8,7 +8,7 @@ import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { validPhones } from '../support/factories';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
-import { DeliveryHarness, respondWith } from './deliveries.helpers';
+import { DeliveryHarness, holdingResponder, respondWith } from './deliveries.helpers';
 
 /**
  * The developer panel (SPEC §12) in a real browser: Debian's Chromium through playwright-core, against the real
@@ -175,12 +175,19 @@ describeBrowser('developer panel in Chromium (SPEC §12)', () => {
 
     // create: the receiver refuses the ping, and the panel shows its status code
     await page.getByRole('button', { name: 'Add endpoint' }).click();
-    r.respond = respondWith(503, 'maintenance');
+    const held = holdingResponder();
+    r.respond = held.respond;
     await page.getByLabel('Endpoint URL').fill(`${r.url}/hooks/optimaldial`);
     await page.getByLabel('Description (optional)').fill('CRM sync');
     await page.getByRole('checkbox', { name: 'upload.created' }).check();
     const create = page.getByRole('button', { name: 'Create endpoint' });
     await create.click();
+    // while the ping is on the wire the button is disabled (a second click cannot send a second request)
+    const pinging = page.getByRole('button', { name: 'Pinging…' });
+    await shown(pinging);
+    expect(await pinging.isDisabled()).toBe(true);
+    await eventually(async () => held.held.length, (n) => n === 1);
+    held.release(503);
     const alert = page.getByRole('alert');
     await hasText(alert, '400:');
     await hasText(alert, 'status_code: 503');

@@ -398,7 +398,7 @@ function DeliveriesList({ k, endpointId, refreshKey, go }) {
             <li class="row">
               <div>
                 <strong>${d.event_type}</strong> <span class=${`badge ${d.status === 'delivered' ? 'ok' : d.status === 'exhausted' ? 'bad' : 'off'}`}>${d.status}</span>
-                <div class="muted">${when(d.created_at)} · ${d.attempt_count} ${d.attempt_count === 1 ? 'attempt' : 'attempts'}${d.last_response_status ? ` · last HTTP ${d.last_response_status}` : ''}${d.last_error ? ` · ${d.last_error}` : ''}</div>
+                <div class="muted">${when(d.created_at)} · ${d.attempt_count} ${d.attempt_count === 1 ? 'attempt' : 'attempts'}${d.last_response_status ? ` · last HTTP ${d.last_response_status}` : ''}${d.last_error && d.last_error !== `HTTP ${d.last_response_status}` ? ` · ${d.last_error}` : ''}</div>
               </div>
               <button type="button" class="secondary" onClick=${() => go({ name: 'delivery', endpointId, id: d.id })} aria-label=${`View delivery of ${d.event_type} created ${when(d.created_at)}`}>View</button>
             </li>`)}
