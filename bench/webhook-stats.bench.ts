@@ -5,6 +5,7 @@
  *   npx ts-node --transpile-only bench/webhook-stats.bench.ts                      SQLite
  *   TEST_DATABASE_URL=postgres://… npx ts-node --transpile-only bench/webhook-stats.bench.ts   adds PostgreSQL
  *   BENCH_PER_HOUR=30 BENCH_ENDPOINTS=4                                            history shape (defaults)
+ *   BENCH_SKIP_SQLITE=1                                                            PostgreSQL only
  *
  * History: BENCH_ENDPOINTS endpoints (one registered through the API, the others' rows inserted alongside), each
  * with BENCH_PER_HOUR deliveries an hour for 365 days; every delivery has one attempt, every tenth a failed first
@@ -28,7 +29,7 @@ async function seed(t: TestApp, orgId: string, endpointId: string): Promise<numb
   const step = HOUR / (PER_HOUR * ENDPOINTS);
   const start = t.clock.nowMs() - YEAR_HOURS * HOUR;
   const pad = (prefix: string, width: number) => (pg ? `'${prefix}' || lpad(n::text, ${width}, '0')` : `'${prefix}' || printf('%0${width}d', n)`);
-  const from = pg ? `generate_series(0, ${n - 1}) AS g(n)` : `(WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < ${n - 1}) SELECT n FROM s) AS g`;
+  const from = pg ? `generate_series(0::bigint, ${n - 1}) AS g(n)` : `(WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < ${n - 1}) SELECT n FROM s) AS g`;
   const created = `(${start} + n * ${Math.floor(step)})`;
   const mod = (a: string, b: number) => (pg ? `(${a} % ${b})` : `(${a} % ${b})`);
   const endpoint = `CASE WHEN ${mod('n', ENDPOINTS)} = 0 THEN '${endpointId}' ELSE ${pg ? `'other-endpoint-' || ${mod('n', ENDPOINTS)}::text` : `'other-endpoint-' || ${mod('n', ENDPOINTS)}`} END`;
@@ -99,7 +100,7 @@ async function run(engine: Engine): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await run('sqlite');
+  if (process.env.BENCH_SKIP_SQLITE !== '1') await run('sqlite');
   if (process.env.TEST_DATABASE_URL) await run('postgres');
 }
 
