@@ -12,6 +12,7 @@
  * attempt and a second one a minute later. Generated in SQL (recursive CTE / generate_series).
  */
 import { DatabaseService } from '../src/database/database.service';
+import { DeliveriesRepository } from '../src/deliveries/deliveries.repository';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../test/support/receiver';
 import { TestApp } from '../test/support/test-app';
 import { bootApp, Engine, envInt, fmtMs, header, row } from './support';
@@ -62,6 +63,21 @@ async function seed(t: TestApp, orgId: string, endpointId: string): Promise<numb
   return n;
 }
 
+/** BENCH_EXPLAIN=1: the plans of the stats queries, as the service sends them (captured from DataSource.query). */
+async function explain(t: TestApp, endpointId: string): Promise<void> {
+  const db = t.get(DatabaseService);
+  const seen: Array<{ sql: string; params: unknown[] }> = [];
+  const query = db.dataSource.query.bind(db.dataSource);
+  const svc = t.get(DeliveriesRepository);
+  db.dataSource.query = ((sql: string, params?: unknown[]) => (seen.push({ sql, params: params ?? [] }), query(sql, params))) as typeof db.dataSource.query;
+  await svc.attemptStatsForEndpoint(endpointId, t.clock.nowMs() - 24 * HOUR);
+  db.dataSource.query = query;
+  for (const q of seen) {
+    const plan = await query(`${db.isPostgres ? 'EXPLAIN (ANALYZE, BUFFERS)' : 'EXPLAIN QUERY PLAN'} ${q.sql}`, q.params);
+    console.log(`\n  ${q.sql}\n${plan.map((r: Record<string, unknown>) => `    ${r['QUERY PLAN'] ?? r.detail}`).join('\n')}`);
+  }
+}
+
 async function median(fn: () => Promise<unknown>, runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -92,6 +108,7 @@ async function run(engine: Engine): Promise<void> {
     const day = await get(24)();
     const month = await get(720)();
     console.log(row('check', `24 h: ${day.attempts} attempts, 720 h: ${month.attempts} attempts, p50 ${month.p50_ms} ms, p95 ${month.p95_ms} ms`));
+    if (process.env.BENCH_EXPLAIN === '1') await explain(t, id);
     console.log(row('with indexes', `24 h: ${fmtMs(await median(get(24), RUNS))}`, `720 h: ${fmtMs(await median(get(720), RUNS))}`));
     const db = t.get(DatabaseService);
     await db.dataSource.query('DROP INDEX idx_deliveries_endpoint_attempted');
