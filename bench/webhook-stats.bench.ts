@@ -109,6 +109,11 @@ async function run(engine: Engine): Promise<void> {
     const month = await get(720)();
     console.log(row('check', `24 h: ${day.attempts} attempts, 720 h: ${month.attempts} attempts, p50 ${month.p50_ms} ms, p95 ${month.p95_ms} ms`));
     if (process.env.BENCH_EXPLAIN === '1') await explain(t, id);
+    const plain = async () => {
+      const x = await t.http.get(`/api/v1/webhooks/${id}`).set(org.auth);
+      if (x.status !== 200) throw new Error(`webhook: ${x.status}`);
+    };
+    console.log(row('baseline: GET /api/v1/webhooks/{id}', fmtMs(await median(plain, RUNS))));
     console.log(row('with indexes', `24 h: ${fmtMs(await median(get(24), RUNS))}`, `720 h: ${fmtMs(await median(get(720), RUNS))}`));
     const db = t.get(DatabaseService);
     await db.dataSource.query('DROP INDEX idx_deliveries_endpoint_attempted');
