@@ -416,6 +416,74 @@ describeBrowser('developer panel in Chromium (SPEC §12)', () => {
     await tab.page.screenshot({ path: join(SHOTS, 'contacts-1280.png'), fullPage: true });
   });
 
+  it('edit, status filter and "Load more", recover since a time, rotate the secret, delete with a confirmation', async () => {
+    const org = await t.createOrganization();
+    const r = await h.receiver();
+    const e = await h.endpoint(org, r, '/ops', { description: 'Ops' });
+    // one exhausted delivery (six failed attempts), then 25 delivered ones
+    r.respond = respondWith(500, 'down');
+    const failed = await h.publish(org.organizationId);
+    await h.drain();
+    const { id: exhaustedId } = await h.deliveryFor(e, failed.id);
+    for (let i = 0; i < 5; i++) {
+      h.advanceTo((await h.delivery(org, exhaustedId)).next_retry_at, 5);
+      await h.drain();
+    }
+    expect((await h.delivery(org, exhaustedId)).status).toBe('exhausted');
+    r.respond = respondWith(200, 'ok');
+    for (let i = 0; i < 25; i++) await h.publish(org.organizationId, 'upload.completed', { upload: { id: `u-${i}` } });
+    await h.drain();
+
+    const tab = await openTab();
+    const { page } = tab;
+    await enterKey(page, org.apiKey);
+    await page.getByRole('button', { name: `Open endpoint ${e.url}` }).click();
+    const deliveries = page.getByRole('list', { name: 'Deliveries, newest first' });
+    await countIs(deliveries.getByRole('listitem'), 20);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await countIs(deliveries.getByRole('listitem'), 26);
+    await countIs(page.getByRole('button', { name: 'Load more' }), 0);
+    await page.getByLabel('Status', { exact: true }).selectOption('exhausted');
+    await countIs(deliveries.getByRole('listitem'), 1);
+    await shown(deliveries.getByText('exhausted', { exact: true }));
+
+    // recover: the exhausted delivery is re-queued (the default "since" is 24 hours back)
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await textIs(page.getByRole('status').filter({ hasText: 'Re-queued' }), 'Re-queued 1 exhausted delivery.');
+    expect((await h.delivery(org, exhaustedId)).status).toBe('pending');
+    await page.getByLabel('Status', { exact: true }).selectOption('pending');
+    await countIs(deliveries.getByRole('listitem'), 1);
+
+    // edit: description and events
+    await page.getByLabel('Description', { exact: true }).fill('Ops pager');
+    await page.getByRole('group', { name: 'Events to receive' }).getByRole('checkbox', { name: 'upload.failed' }).uncheck();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shown(page.getByRole('status').filter({ hasText: 'Saved.' }));
+    expect(await h.endpointState(e)).toMatchObject({ description: 'Ops pager', events: ['upload.completed'] });
+
+    // rotate: a new secret, shown once
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await shown(page.getByRole('heading', { name: 'New signing secret' }));
+    const rotated = await page.getByLabel('Secret value').inputValue();
+    expect(rotated).toMatch(/^[0-9a-f]{64}$/);
+    expect(rotated).not.toBe(e.secret);
+    await shown(page.getByText('This secret will not be shown again.'));
+
+    // delete asks first; "Keep it" keeps it
+    await page.getByRole('button', { name: 'Delete endpoint…' }).click();
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    expect((await t.http.get(`/api/v1/webhooks/${e.id}`).set(org.auth)).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete endpoint…' }).click();
+    await shown(page.getByText('Delete this endpoint?', { exact: false }));
+    await page.getByRole('button', { name: 'Yes, delete endpoint' }).click();
+    await shown(page.getByRole('heading', { level: 1, name: 'Webhook endpoints' }));
+    await shown(page.getByRole('status').filter({ hasText: 'Endpoint deleted.' }));
+    await shown(page.getByText('No endpoints yet.', { exact: false }));
+    expect((await t.http.get(`/api/v1/webhooks/${e.id}`).set(org.auth)).status).toBe(404);
+    expect(tab.foreign).toEqual([]);
+    expect(await tab.violations()).toEqual([]);
+  });
+
   for (const [size, viewport] of [['1280', DESKTOP], ['390', PHONE]] as const) {
     it(`main screens at ${viewport.width}×${viewport.height}: no serious axe violation, nothing scrolls sideways, keyboard reachable; screenshots`, async () => {
       const org = await t.createOrganization({ credits: 500 });
