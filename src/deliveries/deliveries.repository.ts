@@ -322,20 +322,28 @@ export class DeliveriesRepository {
     const from =
       `FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id ` +
       `WHERE d.webhook_endpoint_id = ${p(1)} AND d.last_attempt_at >= ${p(2)} AND a.started_at >= ${p(3)}`;
-    const params = [endpointId, sinceMs, sinceMs];
-    const [hours, durations] = await Promise.all([
-      this.db.dataSource.query(
-        `SELECT a.started_at / 3600000 AS hour, ` +
-          `SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered, ` +
-          `SUM(CASE WHEN a.error_class IS NULL THEN 0 ELSE 1 END) AS failed ` +
-          `${from} GROUP BY a.started_at / 3600000`,
-        params,
-      ),
-      this.db.dataSource.query(`SELECT a.duration_ms AS ms, COUNT(*) AS n ${from} GROUP BY a.duration_ms ORDER BY a.duration_ms`, params),
-    ]);
+    // One pass over the window: grouped by (hour, duration), split into per-hour counts and a duration histogram here.
+    const rows: Array<Record<string, unknown>> = await this.db.dataSource.query(
+      `SELECT a.started_at / 3600000 AS hour, a.duration_ms AS ms, COUNT(*) AS n, ` +
+        `SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered ` +
+        `${from} GROUP BY a.started_at / 3600000, a.duration_ms`,
+      [endpointId, sinceMs, sinceMs],
+    );
+    const hours = new Map<number, { hour: number; delivered: number; failed: number }>();
+    const durations = new Map<number, number>();
+    for (const r of rows) {
+      const hour = Number(r.hour);
+      const n = Number(r.n);
+      const delivered = Number(r.delivered);
+      const h = hours.get(hour) ?? { hour, delivered: 0, failed: 0 };
+      h.delivered += delivered;
+      h.failed += n - delivered;
+      hours.set(hour, h);
+      durations.set(Number(r.ms), (durations.get(Number(r.ms)) ?? 0) + n);
+    }
     return {
-      hours: (hours as Array<Record<string, unknown>>).map((r) => ({ hour: Number(r.hour), delivered: Number(r.delivered), failed: Number(r.failed) })),
-      durations: (durations as Array<Record<string, unknown>>).map((r) => ({ ms: Number(r.ms), n: Number(r.n) })),
+      hours: [...hours.values()],
+      durations: [...durations.entries()].sort((a, b) => a[0] - b[0]).map(([ms, n]) => ({ ms, n })),
     };
   }
 

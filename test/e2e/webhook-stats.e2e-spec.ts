@@ -164,7 +164,7 @@ describe('GET /api/v1/webhooks/{id}/stats (SPEC §5.8)', () => {
       spy.mockRestore();
     }
     const attemptQueries = seen.filter((q) => q.sql.includes('delivery_attempts'));
-    expect(attemptQueries).toHaveLength(2);
+    expect(attemptQueries).toHaveLength(1);
     for (const q of attemptQueries) {
       const plan: Array<{ detail: string }> = await db.dataSource.query(`EXPLAIN QUERY PLAN ${q.sql}`, q.params);
       const details = plan.map((p) => p.detail).join('\n');
