@@ -24,6 +24,8 @@ if (!available) {
   process.stderr.write(message);
 }
 const describeBrowser = available ? describe : describe.skip;
+// A browser, axe-core and the service share the machine: on a busy CI box a screen-by-screen test can pass a minute.
+jest.setTimeout(240_000);
 const SHOTS = join(__dirname, '..', 'output', 'panel');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
