@@ -148,9 +148,10 @@ describe('GET /api/v1/webhooks/{id}/stats (SPEC §5.8)', () => {
     expect(schema.properties.success_rate).toMatchObject({ nullable: true });
   });
 
-  it('reads only the window through the endpoint/last-attempt index (SQLite query plan)', async () => {
+  // SQLite only (reported as skipped on PostgreSQL, whose planner picks by table statistics: there the plan is
+  // shown by `BENCH_EXPLAIN=1 … bench/webhook-stats.bench.ts` on a year of history).
+  (process.env.TEST_DATABASE_URL ? it.skip : it)('reads only the window through the endpoint/last-attempt index (SQLite query plan)', async () => {
     const db = t.get(DatabaseService);
-    if (db.isPostgres) return; // PostgreSQL's planner picks by table statistics; see bench/webhook-stats.bench.ts
     const e = await h.endpoint(org, await h.receiver());
     const seen: Array<{ sql: string; params: unknown[] }> = [];
     const query = db.dataSource.query.bind(db.dataSource);
