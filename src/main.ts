@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   }
   await app.listen(config.port);
   const where = config.databaseType === 'postgres' ? 'PostgreSQL' : `SQLite at ${config.sqlitePath}`;
-  logger.log(`OptimalDial API listening on ${config.publicBaseUrl} (${where}); Swagger UI at ${config.publicBaseUrl}/docs`);
+  logger.log(`OptimalDial API listening on ${config.publicBaseUrl} (${where}); Swagger UI at ${config.publicBaseUrl}/docs; developer panel at ${config.publicBaseUrl}/panel`);
 }
 
 void main();

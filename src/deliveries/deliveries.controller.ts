@@ -10,6 +10,8 @@ import {
   DeliveryDetailDto,
   DeliveryPageDto,
   EndpointDeliveriesQueryDto,
+  EndpointStatsDto,
+  EndpointStatsQueryDto,
   RecoverDto,
   RecoverResponseDto,
   RequeuedResponseDto,
@@ -61,6 +63,14 @@ export class WebhookDeliveriesController {
   @ApiErrorResponses(400, 401, 403, 404, 429)
   test(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string, @Body() dto: TestEventDto): Promise<TestEventResponseDto> {
     return this.deliveries.sendTest(p, id, dto.event_type);
+  }
+
+  @Get('stats')
+  @ApiOperation({ operationId: 'getWebhookStats', summary: "An endpoint's health for a chart: attempts per hour, success rate, latency, queue now" })
+  @ApiOkResponse({ type: EndpointStatsDto })
+  @ApiErrorResponses(400, 401, 403, 404)
+  stats(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string, @Query() q: EndpointStatsQueryDto): Promise<EndpointStatsDto> {
+    return this.deliveries.stats(p, id, q.hours ?? 24);
   }
 }
 

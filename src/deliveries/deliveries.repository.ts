@@ -409,4 +409,56 @@ export class DeliveriesRepository {
       return doomed.length;
     });
   }
+
+  /**
+   * The attempts an endpoint's deliveries made since `sinceMs` (SPEC §5.8 stats), grouped by UTC hour, plus a
+   * histogram of their durations for the percentiles. Deliveries are found through
+   * idx_deliveries_endpoint_attempted: a delivery whose attempt started inside the window has its
+   * `last_attempt_at` (the newest attempt's start) inside it too, so only the window's deliveries are read,
+   * however long the endpoint's history is.
+   */
+  async attemptStatsForEndpoint(endpointId: string, sinceMs: number): Promise<{
+    hours: Array<{ hour: number; delivered: number; failed: number }>;
+    durations: Array<{ ms: number; n: number }>;
+  }> {
+    const pg = this.db.isPostgres;
+    const p = pg ? (i: number) => `$${i}` : () => '?';
+    const from =
+      `FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id ` +
+      `WHERE d.webhook_endpoint_id = ${p(1)} AND d.last_attempt_at >= ${p(2)} AND a.started_at >= ${p(3)}`;
+    // One pass over the window: grouped by (hour, duration), split into per-hour counts and a duration histogram here.
+    const rows: Array<Record<string, unknown>> = await this.db.dataSource.query(
+      `SELECT a.started_at / 3600000 AS hour, a.duration_ms AS ms, COUNT(*) AS n, ` +
+        `SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered ` +
+        `${from} GROUP BY a.started_at / 3600000, a.duration_ms`,
+      [endpointId, sinceMs, sinceMs],
+    );
+    const hours = new Map<number, { hour: number; delivered: number; failed: number }>();
+    const durations = new Map<number, number>();
+    for (const r of rows) {
+      const hour = Number(r.hour);
+      const n = Number(r.n);
+      const delivered = Number(r.delivered);
+      const h = hours.get(hour) ?? { hour, delivered: 0, failed: 0 };
+      h.delivered += delivered;
+      h.failed += n - delivered;
+      hours.set(hour, h);
+      durations.set(Number(r.ms), (durations.get(Number(r.ms)) ?? 0) + n);
+    }
+    return {
+      hours: [...hours.values()],
+      durations: [...durations.entries()].sort((a, b) => a[0] - b[0]).map(([ms, n]) => ({ ms, n })),
+    };
+  }
+
+  /** An endpoint's unfinished deliveries now, by status (idx_deliveries_endpoint_status). */
+  async unfinishedForEndpoint(endpointId: string): Promise<{ pending: number; inFlight: number }> {
+    const p = this.db.isPostgres ? '$1' : '?';
+    const rows: Array<Record<string, unknown>> = await this.db.dataSource.query(
+      `SELECT status, COUNT(*) AS n FROM deliveries WHERE webhook_endpoint_id = ${p} AND status IN ('pending', 'in_flight') GROUP BY status`,
+      [endpointId],
+    );
+    const count = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return { pending: count('pending'), inFlight: count('in_flight') };
+  }
 }

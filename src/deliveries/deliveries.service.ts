@@ -8,11 +8,12 @@ import { DatabaseService } from '../database/database.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { DeliveriesRepository } from './deliveries.repository';
 import { presentAttempt, presentDelivery } from './deliveries.presenter';
-import { DeliveriesQueryDto, DeliveryDetailDto, EndpointDeliveriesQueryDto, WebhookDeliveryDto } from './delivery.dto';
+import { DeliveriesQueryDto, DeliveryDetailDto, EndpointDeliveriesQueryDto, EndpointStatsDto, WebhookDeliveryDto } from './delivery.dto';
 import { DeliveryWaker } from './delivery-waker';
 import { EventsService } from './events.service';
 
 export const RECOVER_MAX = 10_000;
+const HOUR_MS = 3_600_000;
 
 /** Delivery queries and the operator actions of SPEC §5.8. */
 @Injectable()
@@ -109,6 +110,52 @@ export class DeliveriesService implements OnModuleInit {
     if (!delivery) throw ApiError.notFound('Webhook endpoint not found'); // deleted meanwhile
     return { event_id: event.id, delivery_id: delivery.id };
   }
+
+  /**
+   * An endpoint's health for a chart (SPEC §5.8): `hours` UTC-hour buckets ending with the current one, counted
+   * from recorded attempts; pending/held are now.
+   */
+  async stats(principal: Principal, endpointId: string, hours: number): Promise<EndpointStatsDto> {
+    const endpoint = await this.webhooks.get(principal, endpointId);
+    const currentHour = Math.floor(this.clock.now().getTime() / HOUR_MS);
+    const firstHour = currentHour - hours + 1;
+    const [{ hours: counted, durations }, unfinished] = await Promise.all([
+      this.repo.attemptStatsForEndpoint(endpointId, firstHour * HOUR_MS),
+      this.repo.unfinishedForEndpoint(endpointId),
+    ]);
+    const byHour = new Map(counted.map((c) => [c.hour, c]));
+    const buckets = Array.from({ length: hours }, (_, i) => {
+      const c = byHour.get(firstHour + i);
+      return { start: new Date((firstHour + i) * HOUR_MS).toISOString(), delivered: c?.delivered ?? 0, failed: c?.failed ?? 0 };
+    });
+    // Attempts stamped after "now" (another instance's clock running ahead) fall outside every bucket: leave them out.
+    const attempts = buckets.reduce((n, b) => n + b.delivered + b.failed, 0);
+    const delivered = buckets.reduce((n, b) => n + b.delivered, 0);
+    return {
+      hours,
+      buckets,
+      attempts,
+      success_rate: attempts ? delivered / attempts : null,
+      p50_ms: percentile(durations, 0.5),
+      p95_ms: percentile(durations, 0.95),
+      // inactive: pending rows are held (not attempted); one already on the wire still counts as pending
+      pending: endpoint.isActive ? unfinished.pending + unfinished.inFlight : unfinished.inFlight,
+      held: endpoint.isActive ? 0 : unfinished.pending,
+    };
+  }
+}
+
+/** Nearest-rank percentile over a sorted histogram of (value, count); null when empty. */
+export function percentile(histogram: Array<{ ms: number; n: number }>, p: number): number | null {
+  const total = histogram.reduce((n, h) => n + h.n, 0);
+  if (!total) return null;
+  const rank = Math.max(1, Math.ceil(p * total));
+  let seen = 0;
+  for (const h of histogram) {
+    seen += h.n;
+    if (seen >= rank) return h.ms;
+  }
+  return histogram[histogram.length - 1].ms;
 }
 
 

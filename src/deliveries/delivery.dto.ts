@@ -125,3 +125,43 @@ export class TestEventResponseDto {
   @ApiProperty({ format: 'uuid' })
   delivery_id: string;
 }
+
+export class EndpointStatsQueryDto {
+  /** How many hours back, 1–720 (30 days). */
+  @ApiProperty({ required: false, default: 24, minimum: 1, maximum: 720 })
+  @IsOptional()
+  @StrictInt()
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  hours?: number;
+}
+
+export class EndpointStatsBucketDto {
+  /** Start of the UTC hour. */
+  @ApiProperty({ format: 'date-time', example: '2026-04-24T12:00:00.000Z' })
+  start: string;
+  /** Attempts that succeeded (2xx) in this hour. */
+  delivered: number;
+  /** Attempts that failed in this hour. */
+  failed: number;
+}
+
+export class EndpointStatsDto {
+  hours: number;
+  /** One bucket per hour, oldest first; the last one is the current (partial) hour. */
+  @ApiProperty({ type: [EndpointStatsBucketDto] })
+  buckets: EndpointStatsBucketDto[];
+  /** Attempts recorded in the window. */
+  attempts: number;
+  @ApiProperty({ type: Number, nullable: true, minimum: 0, maximum: 1, description: 'Successful attempts / attempts; null without attempts' })
+  success_rate: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Median attempt duration in ms; null without attempts' })
+  p50_ms: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: '95th percentile attempt duration in ms; null without attempts' })
+  p95_ms: number | null;
+  /** Deliveries waiting for (or in) an attempt now; 0 while the endpoint is inactive, except attempts on the wire. */
+  pending: number;
+  /** Pending deliveries held because the endpoint is inactive (SPEC §6.5). */
+  held: number;
+}

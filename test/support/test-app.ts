@@ -55,7 +55,7 @@ export async function freshPostgres(prefix = 'e2e'): Promise<{ url: string; drop
   };
 }
 
-export async function createTestApp(options: { env?: Env; imports?: DynamicModule['imports'] } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Env; imports?: DynamicModule['imports']; port?: number } = {}): Promise<TestApp> {
   // A suite may point the app at a database it prepared itself (the CLI suite); otherwise each app gets a fresh one.
   const ownDataDir = !options.env?.DATA_DIR;
   const dataDir = options.env?.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'od-e2e-'));
@@ -72,7 +72,7 @@ export async function createTestApp(options: { env?: Env; imports?: DynamicModul
   });
   const clock = new TestClock();
   const app = await createApp({ config, clock, imports: options.imports });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const port = (app.getHttpServer().address() as { port: number }).port;
   const http = request(`http://127.0.0.1:${port}`);
   const auth = app.get(AuthService);
