@@ -9,7 +9,7 @@ import { ApiKey } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
 import { Organization, SubscriptionStatus } from './organization.entity';
 import { OrganizationsRepository } from './organizations.repository';
-import { isScope, Scope, SCOPES } from './scopes';
+import { isScope, Scope, SCOPES } from '../common/scopes';
 import { User, UserRole } from './user.entity';
 
 export interface CreateOrganizationInput {

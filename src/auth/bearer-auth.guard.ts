@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { ApiError } from '../common/api-error';
 import { ANY_OF_SCOPES, IS_PUBLIC, PRINCIPAL_KEY, REQUIRED_SCOPES } from '../common/principal';
 import { AuthService } from './auth.service';
-import { Scope } from './scopes';
+import { Scope } from '../common/scopes';
 
 const MESSAGES = {
   missing: 'Missing API key: send Authorization: Bearer <key>',

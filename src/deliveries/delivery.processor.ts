@@ -12,14 +12,14 @@ import { createSafeDispatcher } from '../net/http-clients';
 import { AddressPolicy } from '../net/safe-lookup';
 import { basicAuthHeader, stripCredentials } from '../net/url-policy';
 import { MetricsService } from '../ops/metrics.service';
-import { SecretCipher } from '../webhooks/secret-cipher';
+import { SecretCipher } from '../crypto/secret-cipher';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
 import { DeliveryAttempt } from './delivery-attempt.entity';
 import { sendOnce } from './delivery-sender';
 import { DeliveryWaker } from './delivery-waker';
 import { nextAttemptAt } from './retry-schedule';
-import { buildDeliveryHeaders } from './signer';
+import { buildDeliveryHeaders } from '../webhooks/signer';
 
 const LEASE_CHECK_INTERVAL_MS = 5_000;
 /** How long settled outcomes may wait for company before they are recorded (see settleBatch). */

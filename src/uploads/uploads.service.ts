@@ -11,8 +11,8 @@ import { Principal } from '../common/principal';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { EventsService } from '../deliveries/events.service';
-import { SecretCipher } from '../webhooks/secret-cipher';
-import { WebhooksService } from '../webhooks/webhooks.service';
+import { UrlChecker } from '../net/url-checker';
+import { SecretCipher } from '../crypto/secret-cipher';
 import { CsvFormatError, PhoneColumnError, scanPhoneList, ScanResult } from './csv/phone-list-scanner';
 import { DownloadKind, SignedUrls } from './signed-urls';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
@@ -47,7 +47,7 @@ export class UploadsService {
     private readonly repo: UploadsRepository,
     private readonly auth: AuthService,
     private readonly events: EventsService,
-    private readonly webhooks: WebhooksService,
+    private readonly urlChecker: UrlChecker,
     private readonly cipher: SecretCipher,
     private readonly urls: SignedUrls,
     private readonly config: AppConfig,
@@ -283,7 +283,7 @@ export class UploadsService {
 
   private async checkWebhook(raw: unknown): Promise<ParsedUploadWebhook> {
     const parsed = parseUploadWebhook(raw);
-    parsed.url = (await this.webhooks.checkUrl(parsed.url)).toString();
+    parsed.url = (await this.urlChecker.check(parsed.url)).toString();
     return parsed;
   }
 

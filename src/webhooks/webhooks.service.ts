@@ -5,9 +5,9 @@ import { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { Principal } from '../common/principal';
 import { DatabaseService } from '../database/database.service';
-import { generateWebhookSecret } from '../deliveries/signer';
-import { AddressPolicy, UnsafeAddressError } from '../net/safe-lookup';
-import { SecretCipher } from './secret-cipher';
+import { generateWebhookSecret } from './signer';
+import { UrlChecker } from '../net/url-checker';
+import { SecretCipher } from '../crypto/secret-cipher';
 import { CreateWebhookDto, UpdateWebhookDto } from './webhook.dto';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookPingService } from './webhook-ping.service';
@@ -32,7 +32,7 @@ export class WebhooksService {
   constructor(
     private readonly db: DatabaseService,
     private readonly repo: WebhooksRepository,
-    private readonly policy: AddressPolicy,
+    private readonly urls: UrlChecker,
     private readonly ping: WebhookPingService,
     private readonly cipher: SecretCipher,
     private readonly clock: Clock,
@@ -43,7 +43,7 @@ export class WebhooksService {
   }
 
   async create(principal: Principal, dto: CreateWebhookDto): Promise<{ webhook: WebhookEndpoint; secret: string }> {
-    const url = await this.checkUrl(dto.url);
+    const url = await this.urls.check(dto.url);
     const secret = generateWebhookSecret();
     await this.verifyByPing(url, [secret], null);
     const now = this.clock.now();
@@ -86,7 +86,7 @@ export class WebhooksService {
     const now = this.clock.now();
     const patch: Partial<WebhookEndpoint> = {};
     if (dto.url !== undefined) {
-      const url = await this.checkUrl(dto.url);
+      const url = await this.urls.check(dto.url);
       if (url.toString() !== endpoint.url) {
         // "with the existing secret" (SPEC §5.6): every secret the endpoint currently signs with, so during a
         // rotation's overlap the ping carries both signatures like any delivery (SPEC §5.8).
@@ -170,27 +170,6 @@ export class WebhooksService {
     return this.repo.recordResults(manager, result, AUTO_DISABLE_THRESHOLD, now);
   }
 
-  /**
-   * SPEC §5.3 at request time: syntax and scheme, then every address the host resolves to. No connection is made
-   * for a rejected URL. Also used for per-request webhook URLs.
-   */
-  async checkUrl(raw: string): Promise<URL> {
-    const verdict = this.policy.validateUrl(raw);
-    if (!verdict.ok) throw unsafeUrl(verdict.reason, verdict.message);
-    try {
-      await this.policy.resolveAndCheck(verdict.url.hostname);
-    } catch (e) {
-      if (e instanceof UnsafeAddressError) {
-        throw unsafeUrl(
-          e.reason,
-          e.reason === 'unresolvable' ? 'The URL host does not resolve' : 'The URL host resolves to an address that is not public',
-        );
-      }
-      throw e;
-    }
-    return verdict.url;
-  }
-
   private async verifyByPing(url: URL, secrets: string[], webhookId: string | null): Promise<void> {
     const result = await this.ping.ping(url, secrets, webhookId);
     if (result.ok) return;
@@ -201,8 +180,4 @@ export class WebhooksService {
       underlying_error: result.underlyingError,
     });
   }
-}
-
-function unsafeUrl(reason: string, message: string): ApiError {
-  return new ApiError(HttpStatus.BAD_REQUEST, { error: 'unsafe_url', message, reason });
 }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthService } from '../../src/auth/auth.service';
 import { DeliveryProcessor } from '../../src/deliveries/delivery.processor';
-import { verifyWebhook } from '../../src/deliveries/signer';
+import { verifyWebhook } from '../../src/webhooks/signer';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { LOCAL_DELIVERY_ENV, ReceivedRequest, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';

@@ -1,6 +1,6 @@
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
-import { assignRequestId } from './request-id';
+import { assignRequestId } from '../common/request-id';
 
 /**
  * Structured JSON logs with the request id. Credentials are redacted at the source: the Authorization header,
