@@ -33,12 +33,12 @@ export class BearerAuthGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<Scope[] | undefined>(REQUIRED_SCOPES, targets) ?? [];
     for (const scope of required) {
       if (!result.principal.scopes.includes(scope)) {
-        throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${scope} scope`, { required_scope: scope });
+        throw ApiError.insufficientScope(scope);
       }
     }
     const anyOf = this.reflector.getAllAndOverride<Scope[] | undefined>(ANY_OF_SCOPES, targets);
     if (anyOf?.length && !anyOf.some((s) => result.principal.scopes.includes(s))) {
-      throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${anyOf[0]} scope`, { required_scope: anyOf[0] });
+      throw ApiError.insufficientScope(anyOf[0]);
     }
     return true;
   }

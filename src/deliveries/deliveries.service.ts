@@ -115,6 +115,6 @@ export class DeliveriesService implements OnModuleInit {
 /** A key with only `uploads:read` may query deliveries about uploads, nothing else. */
 function requireScope(principal: Principal, scope: 'webhooks:manage'): void {
   if (!principal.scopes.includes(scope)) {
-    throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${scope} scope`, { required_scope: scope });
+    throw ApiError.insufficientScope(scope);
   }
 }

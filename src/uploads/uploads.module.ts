@@ -10,6 +10,8 @@ import { SignedUrls } from './signed-urls';
 import { FILE_STORAGE } from './storage/file-storage';
 import { LocalFileStorage } from './storage/local-file-storage';
 import { Upload } from './upload.entity';
+import { UploadIntake } from './upload-intake';
+import { UploadLifecycle } from './upload-lifecycle';
 import { UploadProcessor } from './upload.processor';
 import { UploadsController } from './uploads.controller';
 import { UploadsRepository } from './uploads.repository';
@@ -24,6 +26,8 @@ import { UploadsService } from './uploads.service';
   controllers: [UploadsController, FilesController],
   providers: [
     UploadsRepository,
+    UploadIntake,
+    UploadLifecycle,
     UploadsService,
     UploadProcessor,
     SignedUrls,
