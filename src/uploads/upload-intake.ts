@@ -10,7 +10,7 @@ import { UrlChecker } from '../net/url-checker';
 import { CsvFormatError, PhoneColumnError, scanPhoneList, ScanResult } from './csv/phone-list-scanner';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
 import { parseUploadWebhook } from './upload-webhook';
-import { CreateUploadJsonDto, CreateUploadMultipartDto } from './upload.dto';
+import { CreateUploadJsonDto, UploadMultipartFieldsDto } from './upload.dto';
 import { Upload } from './upload.entity';
 
 /** A CSV already streamed to storage by the HTTP layer (or a host application). */
@@ -38,8 +38,8 @@ export function jsonUploadInput(body: unknown, maxEntries: number): CreateUpload
 }
 
 /** The multipart text fields, by CreateUploadMultipartDto (the `file` part is not among them). */
-export function multipartUploadInput(fields: Record<string, string>): CreateUploadMultipartDto {
-  return validateInput(CreateUploadMultipartDto, fields);
+export function multipartUploadInput(fields: Record<string, string>): UploadMultipartFieldsDto {
+  return validateInput(UploadMultipartFieldsDto, fields);
 }
 
 /**

@@ -93,10 +93,8 @@ export class CreateUploadJsonDto {
   webhook?: UploadWebhookHashDto;
 }
 
-/** The multipart text fields of POST /api/v1/uploads (SPEC §4.3); the `file` part is streamed to storage, not validated here. */
-export class CreateUploadMultipartDto {
-  @ApiProperty({ type: 'string', format: 'binary', description: 'CSV with a header row, at most 100 MB' })
-  file: unknown;
+/** The multipart text fields of POST /api/v1/uploads (SPEC §4.3), as validated. */
+export class UploadMultipartFieldsDto {
   @ApiProperty({ description: 'Header of the column holding the phone numbers', example: 'phone' })
   @IsString()
   @NotBlank()
@@ -116,6 +114,12 @@ export class CreateUploadMultipartDto {
   @IsOptional()
   @IsString()
   webhook?: string;
+}
+
+/** The multipart form as documented: the fields plus the `file` part, which is streamed to storage, not validated. */
+export class CreateUploadMultipartDto extends UploadMultipartFieldsDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'CSV with a header row, at most 100 MB' })
+  file: unknown;
 }
 
 export class ListUploadsQueryDto {

@@ -10,7 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { receiveMultipart } from './multipart-intake';
 import { DOWNLOAD_KINDS, DownloadKind } from './signed-urls';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
-import { CancelResponseDto, CreateUploadJsonDto, CreateUploadMultipartDto, DownloadUrlDto, ListUploadsQueryDto, UploadDto, UploadPageDto } from './upload.dto';
+import { CancelResponseDto, CreateUploadJsonDto, CreateUploadMultipartDto, DownloadUrlDto, ListUploadsQueryDto, UploadDto, UploadMultipartFieldsDto, UploadPageDto } from './upload.dto';
 import { jsonUploadInput, multipartUploadInput } from './upload-intake';
 import { CreatedUpload, UploadsService } from './uploads.service';
 
@@ -61,7 +61,7 @@ export class UploadsController {
       throw e;
     });
     if (!file) throw ApiError.validation('file is required', { file: ['is required'] });
-    let input: CreateUploadMultipartDto;
+    let input: UploadMultipartFieldsDto;
     try {
       input = multipartUploadInput(fields);
     } catch (e) {
