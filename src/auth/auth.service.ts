@@ -10,6 +10,8 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { Organization, SubscriptionStatus } from './organization.entity';
 import { OrganizationsRepository } from './organizations.repository';
 import { isScope, Scope, SCOPES } from '../common/scopes';
+import { presentOrganization } from './auth.presenters';
+import { MeResponseDto } from './me.dto';
 import { User, UserRole } from './user.entity';
 
 export interface CreateOrganizationInput {
@@ -146,10 +148,15 @@ export class AuthService {
     return (await this.orgs.findById(organizationId))!;
   }
 
-  async describe(principal: Principal): Promise<{ organization: Organization; key: ApiKey }> {
+  /** GET /api/v1/me: the caller's organization and key. */
+  async me(principal: Principal): Promise<MeResponseDto> {
     const [organization, key] = await Promise.all([this.orgs.findById(principal.organizationId), this.keys.findById(principal.apiKeyId)]);
     if (!organization || !key) throw ApiError.unauthorized('Invalid API key');
-    return { organization, key };
+    return {
+      organization: presentOrganization(organization),
+      api_key: { id: key.id, prefix: key.prefix, name: key.name, scopes: key.scopes, expires_at: key.expiresAt?.toISOString() ?? null },
+      user_id: principal.userId,
+    };
   }
 
   getOrganization(id: string): Promise<Organization | null> {

@@ -8,7 +8,8 @@ import { DatabaseService } from '../database/database.service';
 import { generateWebhookSecret } from './signer';
 import { UrlChecker } from '../net/url-checker';
 import { SecretCipher } from '../crypto/secret-cipher';
-import { CreateWebhookDto, UpdateWebhookDto } from './webhook.dto';
+import { CreateWebhookDto, CreateWebhookResponseDto, DeletedResponseDto, RotateSecretResponseDto, UpdateWebhookDto, WebhookEndpointResponseDto } from './webhook.dto';
+import { presentWebhook } from './webhooks.presenter';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookPingService } from './webhook-ping.service';
 import { WebhooksRepository } from './webhooks.repository';
@@ -42,7 +43,7 @@ export class WebhooksService {
     this.listeners.push(listener);
   }
 
-  async create(principal: Principal, dto: CreateWebhookDto): Promise<{ webhook: WebhookEndpoint; secret: string }> {
+  async create(principal: Principal, dto: CreateWebhookDto): Promise<CreateWebhookResponseDto> {
     const url = await this.urls.check(dto.url);
     const secret = generateWebhookSecret();
     await this.verifyByPing(url, [secret], null);
@@ -67,22 +68,19 @@ export class WebhooksService {
       updatedAt: now,
     });
     await this.db.transaction((m) => this.repo.insert(m, webhook));
-    const { secretEncrypted: _s, previousSecretEncrypted: _p, ...visible } = webhook;
-    return { webhook: visible as WebhookEndpoint, secret };
+    return { webhook: presentWebhook(webhook), secret };
   }
 
-  list(principal: Principal): Promise<WebhookEndpoint[]> {
-    return this.repo.listForOrganization(principal.organizationId);
+  async list(principal: Principal): Promise<WebhookEndpointResponseDto[]> {
+    return (await this.repo.listForOrganization(principal.organizationId)).map(presentWebhook);
   }
 
-  async get(principal: Principal, id: string): Promise<WebhookEndpoint> {
-    const endpoint = await this.repo.findForOrganization(principal.organizationId, id);
-    if (!endpoint) throw ApiError.notFound('Webhook endpoint not found');
-    return endpoint;
+  async get(principal: Principal, id: string): Promise<WebhookEndpointResponseDto> {
+    return presentWebhook(await this.find(principal, id));
   }
 
-  async update(principal: Principal, id: string, dto: UpdateWebhookDto): Promise<WebhookEndpoint> {
-    const endpoint = await this.get(principal, id);
+  async update(principal: Principal, id: string, dto: UpdateWebhookDto): Promise<WebhookEndpointResponseDto> {
+    const endpoint = await this.find(principal, id);
     const now = this.clock.now();
     const patch: Partial<WebhookEndpoint> = {};
     if (dto.url !== undefined) {
@@ -110,19 +108,20 @@ export class WebhooksService {
     patch.updatedAt = now;
     await this.db.transaction((m) => this.repo.update(m, id, patch));
     if (reactivated) for (const l of this.listeners) l.onEndpointReactivated(id);
-    return (await this.repo.findForOrganization(principal.organizationId, id))!;
+    return presentWebhook((await this.repo.findForOrganization(principal.organizationId, id))!);
   }
 
-  async delete(principal: Principal, id: string): Promise<void> {
-    await this.get(principal, id);
+  async delete(principal: Principal, id: string): Promise<DeletedResponseDto> {
+    await this.find(principal, id);
     await this.db.transaction(async (m) => {
       for (const l of this.listeners) await l.onEndpointDeleting(m, id);
       await this.repo.delete(m, id);
     });
+    return { status: 'deleted' };
   }
 
-  async rotateSecret(principal: Principal, id: string): Promise<{ secret: string; previousSecretExpiresAt: Date }> {
-    const endpoint = await this.get(principal, id);
+  async rotateSecret(principal: Principal, id: string): Promise<RotateSecretResponseDto> {
+    const endpoint = await this.find(principal, id);
     const encrypted = (await this.repo.findEncryptedSecrets([endpoint.id])).get(endpoint.id)!;
     const secret = generateWebhookSecret();
     const now = this.clock.now();
@@ -135,7 +134,13 @@ export class WebhooksService {
         updatedAt: now,
       }),
     );
-    return { secret, previousSecretExpiresAt };
+    return { secret, previous_secret_expires_at: previousSecretExpiresAt.toISOString() };
+  }
+
+  private async find(principal: Principal, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.repo.findForOrganization(principal.organizationId, id);
+    if (!endpoint) throw ApiError.notFound('Webhook endpoint not found');
+    return endpoint;
   }
 
   /** Plaintext secrets to sign with right now: the current one, plus the previous one during a rotation. */
