@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, Repository } from 'typeorm';
 import { CursorPosition } from '../common/cursor';
+import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
 import { CANCELLABLE, Upload, UploadStatus } from './upload.entity';
 
@@ -16,17 +17,8 @@ export class UploadsRepository {
     return manager?.getRepository(Upload) ?? this.uploads;
   }
 
-  /**
-   * The transaction rule: a write given a manager joins that transaction (the service's multi-statement unit);
-   * without one it is this repository's own single statement, run as its own transaction (on SQLite every write
-   * must go through DatabaseService.transaction, see there).
-   */
-  private write<T>(manager: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
-    return manager ? work(manager) : this.db.transaction(work);
-  }
-
   async insert(upload: Upload, manager?: EntityManager): Promise<void> {
-    await this.write(manager, (m) => this.repo(m).insert(upload));
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).insert(upload));
   }
 
   findForOrganization(organizationId: string, id: string, manager?: EntityManager): Promise<Upload | null> {
@@ -67,7 +59,7 @@ export class UploadsRepository {
 
   /** Conditional state change: only from one of `from`. Returns whether this call won. */
   async transition(id: string, from: UploadStatus[], patch: Partial<Upload>, manager?: EntityManager): Promise<boolean> {
-    const r = await this.write(manager, (m) => this.repo(m).createQueryBuilder().update().set(patch).where('id = :id AND status IN (:...from)', { id, from }).execute());
+    const r = await joinOrOwn(this.db, manager, (m) => this.repo(m).createQueryBuilder().update().set(patch).where('id = :id AND status IN (:...from)', { id, from }).execute());
     return (r.affected ?? 0) === 1;
   }
 
@@ -98,7 +90,7 @@ export class UploadsRepository {
 
   /** Finishing write of a processing run; only while this run still holds the lease. */
   async finish(id: string, token: string, patch: Partial<Upload>, manager?: EntityManager): Promise<boolean> {
-    const r = await this.write(manager, (m) =>
+    const r = await joinOrOwn(this.db, manager, (m) =>
       this.repo(m)
         .createQueryBuilder()
         .update()

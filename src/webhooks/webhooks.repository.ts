@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { joinOrOwn } from '../common/transactions';
+import { DatabaseService } from '../database/database.service';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 export interface SigningSecrets {
@@ -11,14 +13,17 @@ export interface SigningSecrets {
 
 @Injectable()
 export class WebhooksRepository {
-  constructor(@InjectRepository(WebhookEndpoint) private readonly endpoints: Repository<WebhookEndpoint>) {}
+  constructor(
+    private readonly db: DatabaseService,
+    @InjectRepository(WebhookEndpoint) private readonly endpoints: Repository<WebhookEndpoint>,
+  ) {}
 
   private repo(manager?: EntityManager): Repository<WebhookEndpoint> {
     return manager?.getRepository(WebhookEndpoint) ?? this.endpoints;
   }
 
-  async insert(manager: EntityManager, endpoint: WebhookEndpoint): Promise<void> {
-    await this.repo(manager).insert(endpoint);
+  async insert(endpoint: WebhookEndpoint, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).insert(endpoint));
   }
 
   /** Scoped by organization: another organization's id is simply not found. */
@@ -30,12 +35,12 @@ export class WebhooksRepository {
     return this.endpoints.find({ where: { organizationId }, order: { createdAt: 'DESC', id: 'DESC' } });
   }
 
-  async update(manager: EntityManager, id: string, patch: Partial<WebhookEndpoint>): Promise<void> {
-    await this.repo(manager).update({ id }, patch);
+  async update(id: string, patch: Partial<WebhookEndpoint>, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).update({ id }, patch));
   }
 
-  async delete(manager: EntityManager, id: string): Promise<void> {
-    await this.repo(manager).delete({ id });
+  async delete(id: string, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).delete({ id }));
   }
 
   /** The only query that reads ciphertexts: code that signs. */

@@ -67,7 +67,7 @@ export class WebhooksService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.db.transaction((m) => this.repo.insert(m, webhook));
+    await this.repo.insert(webhook);
     return { webhook: presentWebhook(webhook), secret };
   }
 
@@ -106,7 +106,7 @@ export class WebhooksService {
       patch.isActive = false;
     }
     patch.updatedAt = now;
-    await this.db.transaction((m) => this.repo.update(m, id, patch));
+    await this.repo.update(id, patch);
     if (reactivated) for (const l of this.listeners) l.onEndpointReactivated(id);
     return presentWebhook((await this.repo.findForOrganization(principal.organizationId, id))!);
   }
@@ -115,7 +115,7 @@ export class WebhooksService {
     await this.find(principal, id);
     await this.db.transaction(async (m) => {
       for (const l of this.listeners) await l.onEndpointDeleting(m, id);
-      await this.repo.delete(m, id);
+      await this.repo.delete(id, m);
     });
     return { status: 'deleted' };
   }
@@ -126,14 +126,12 @@ export class WebhooksService {
     const secret = generateWebhookSecret();
     const now = this.clock.now();
     const previousSecretExpiresAt = new Date(now.getTime() + SECRET_ROTATION_OVERLAP_MS);
-    await this.db.transaction((m) =>
-      this.repo.update(m, id, {
-        secretEncrypted: this.cipher.encrypt(secret),
-        previousSecretEncrypted: encrypted.current,
-        previousSecretExpiresAt,
-        updatedAt: now,
-      }),
-    );
+    await this.repo.update(id, {
+      secretEncrypted: this.cipher.encrypt(secret),
+      previousSecretEncrypted: encrypted.current,
+      previousSecretExpiresAt,
+      updatedAt: now,
+    });
     return { secret, previous_secret_expires_at: previousSecretExpiresAt.toISOString() };
   }
 
@@ -167,8 +165,9 @@ export class WebhooksService {
     return this.repo.findByIds(ids);
   }
 
-  findForOrganization(organizationId: string, id: string): Promise<WebhookEndpoint | null> {
-    return this.repo.findForOrganization(organizationId, id);
+  /** Inside a transaction pass its manager: on PostgreSQL a read without it borrows a second pooled connection. */
+  findForOrganization(organizationId: string, id: string, manager?: EntityManager): Promise<WebhookEndpoint | null> {
+    return this.repo.findForOrganization(organizationId, id, manager);
   }
 
   recordResults(manager: EntityManager, result: Parameters<WebhooksRepository['recordResults']>[1], now: Date): Promise<boolean> {
