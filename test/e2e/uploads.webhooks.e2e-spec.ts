@@ -6,7 +6,8 @@ import { verifyWebhook } from '../../src/webhooks/signer';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { LOCAL_DELIVERY_ENV, ReceivedRequest, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
-import { csvObjects, fetchSigned, ISO_MS, phoneCsv, validPhones } from '../support/factories';
+import { fetchSigned, ISO_MS } from '../support/factories';
+import { csvObjects, phoneCsv, validPhones } from '../support/phone-data';
 
 const CREATED_FIELDS = ['created_at', 'id', 'invalid_row_count', 'organization_id', 'original_filename', 'source', 'status', 'total_rows', 'valid_row_count'];
 
