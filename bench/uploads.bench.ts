@@ -23,7 +23,7 @@ import { csvParser } from '../src/uploads/csv/phone-list-scanner';
 import { normalizePhone } from '../src/uploads/phone/phone-normalizer';
 import { FILE_STORAGE, FileStorage } from '../src/uploads/storage/file-storage';
 import { UploadProcessor } from '../src/uploads/upload.processor';
-import { csvText, formatPhone } from '../test/support/factories';
+import { csvText, formatPhone } from '../test/support/phone-data';
 import { TestApp, TestOrg } from '../test/support/test-app';
 import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, envInt, fmtMs, fmtRate, header, perSecond, row, timed } from './support';
 

@@ -6,7 +6,7 @@ import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { RateLimitGuard } from './auth/rate-limit.guard';
 import { BodyParserModule } from './common/body-parser.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
-import { loggerModule } from './common/logging';
+import { loggerModule } from './ops/logging';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';

@@ -46,8 +46,8 @@ export type { Event } from './deliveries/event.entity';
 export type { Delivery } from './deliveries/delivery.entity';
 export type { DeliveryAttempt } from './deliveries/delivery-attempt.entity';
 export * from './deliveries/delivery.dto';
-export { verifyWebhook, WebhookVerificationError, buildDeliveryHeaders } from './deliveries/signer';
-export type { VerifiedWebhookEvent, WebhookVerificationErrorCode } from './deliveries/signer';
+export { verifyWebhook, WebhookVerificationError, buildDeliveryHeaders } from './webhooks/signer';
+export type { VerifiedWebhookEvent, WebhookVerificationErrorCode } from './webhooks/signer';
 
 export { UploadsModule } from './uploads/uploads.module';
 export { UploadsService } from './uploads/uploads.service';

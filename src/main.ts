@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { prettyLogs } from './ops/logging';
+import { startBanner } from './ops/start-banner';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -46,8 +48,10 @@ async function main(): Promise<void> {
     return;
   }
   await app.listen(config.port);
-  const where = config.databaseType === 'postgres' ? 'PostgreSQL' : `SQLite at ${config.sqlitePath}`;
-  logger.log(`OptimalDial API listening on ${config.publicBaseUrl} (${where}); Swagger UI at ${config.publicBaseUrl}/docs; developer panel at ${config.publicBaseUrl}/panel`);
+  const banner = startBanner(config);
+  // A person at a terminal reads the block; a log pipeline gets the same facts as fields of one JSON line.
+  if (prettyLogs(config.nodeEnv, process.stdout.isTTY)) logger.log(banner.block);
+  else logger.log({ ...banner.fields, msg: banner.message });
 }
 
 void main();

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { TimestampColumn, uuidColumn } from '../database/columns';
-import { Scope } from './scopes';
+import { Scope } from '../common/scopes';
 
 @Entity('api_keys')
 export class ApiKey {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, IsNull, LessThan, Or, Repository } from 'typeorm';
 import { DatabaseService } from '../database/database.service';
+import { joinOrOwn } from '../common/transactions';
 import { ApiKey } from './api-key.entity';
 
 @Injectable()
@@ -11,8 +12,8 @@ export class ApiKeysRepository {
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
   ) {}
 
-  async insert(manager: EntityManager, key: ApiKey): Promise<void> {
-    await manager.getRepository(ApiKey).insert(key);
+  async insert(key: ApiKey, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => m.getRepository(ApiKey).insert(key));
   }
 
   /** Lookup by the SHA-256 of the presented key: equality on a hash, so timing reveals nothing about the key. */
@@ -33,8 +34,8 @@ export class ApiKeysRepository {
     return (r.affected ?? 0) > 0;
   }
 
-  async revokeAllOfUser(manager: EntityManager, userId: string, at: Date): Promise<number> {
-    const r = await manager.getRepository(ApiKey).update({ userId, revokedAt: IsNull() }, { revokedAt: at });
+  async revokeAllOfUser(userId: string, at: Date, manager?: EntityManager): Promise<number> {
+    const r = await joinOrOwn(this.db, manager, (m) => m.getRepository(ApiKey).update({ userId, revokedAt: IsNull() }, { revokedAt: at }));
     return r.affected ?? 0;
   }
 

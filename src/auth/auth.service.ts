@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
@@ -9,7 +10,9 @@ import { ApiKey } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
 import { Organization, SubscriptionStatus } from './organization.entity';
 import { OrganizationsRepository } from './organizations.repository';
-import { isScope, Scope, SCOPES } from './scopes';
+import { isScope, Scope, SCOPES } from '../common/scopes';
+import { presentOrganization } from './auth.presenters';
+import { MeResponseDto } from './me.dto';
 import { User, UserRole } from './user.entity';
 
 export interface CreateOrganizationInput {
@@ -71,9 +74,9 @@ export class AuthService {
     const user = Object.assign(new User(), { id: newId(), organizationId: organization.id, email, role: 'owner', removedAt: null, createdAt: now });
     const minted = this.buildKey({ organizationId: organization.id, userId: user.id, name: 'default' }, now);
     await this.db.transaction(async (m) => {
-      await this.orgs.insertOrganization(m, organization);
-      await this.orgs.insertUser(m, user);
-      await this.keys.insert(m, minted.entity);
+      await this.orgs.insertOrganization(organization, m);
+      await this.orgs.insertUser(user, m);
+      await this.keys.insert(minted.entity, m);
     });
     return { organization, user, apiKey: minted.key, key: minted.entity };
   }
@@ -84,7 +87,7 @@ export class AuthService {
     const email = normalizeEmail(emailRaw);
     if (await this.orgs.findUserByEmail(organizationId, email)) throw new AuthInputError(`a user with email ${email} already exists in this organization`);
     const user = Object.assign(new User(), { id: newId(), organizationId, email, role, removedAt: null, createdAt: this.clock.now() });
-    await this.db.transaction((m) => this.orgs.insertUser(m, user));
+    await this.orgs.insertUser(user);
     return user;
   }
 
@@ -95,8 +98,8 @@ export class AuthService {
     if (user.removedAt) throw new AuthInputError(`user ${userId} was already removed`);
     const now = this.clock.now();
     const revokedKeys = await this.db.transaction(async (m) => {
-      await this.orgs.markUserRemoved(m, userId, now);
-      return this.keys.revokeAllOfUser(m, userId, now);
+      await this.orgs.markUserRemoved(userId, now, m);
+      return this.keys.revokeAllOfUser(userId, now, m);
     });
     return { user: { ...user, removedAt: now }, revokedKeys };
   }
@@ -110,7 +113,7 @@ export class AuthService {
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new AuthInputError('expires_at must be in the future');
     const minted = this.buildKey(input, now);
-    await this.db.transaction((m) => this.keys.insert(m, minted.entity));
+    await this.keys.insert(minted.entity);
     return { apiKey: minted.key, key: minted.entity };
   }
 
@@ -128,7 +131,7 @@ export class AuthService {
   async addCredits(organizationId: string, amount: number): Promise<Organization> {
     if (!Number.isSafeInteger(amount) || amount === 0) throw new AuthInputError('amount must be a non-zero integer');
     await this.requireOrganization(organizationId);
-    const ok = await this.db.transaction((m) => this.orgs.adjustCredits(m, organizationId, amount, this.clock.now()));
+    const ok = await this.orgs.adjustCredits(organizationId, amount, this.clock.now());
     if (!ok) throw new AuthInputError('the balance cannot go below zero');
     return (await this.orgs.findById(organizationId))!;
   }
@@ -136,20 +139,25 @@ export class AuthService {
   async setSubscription(organizationId: string, status: SubscriptionStatus): Promise<Organization> {
     if (!['active', 'inactive'].includes(status)) throw new AuthInputError('status must be active or inactive');
     await this.requireOrganization(organizationId);
-    await this.db.transaction((m) => this.orgs.update(m, organizationId, { subscriptionStatus: status, updatedAt: this.clock.now() }));
+    await this.orgs.update(organizationId, { subscriptionStatus: status, updatedAt: this.clock.now() });
     return (await this.orgs.findById(organizationId))!;
   }
 
   async updateOrganization(organizationId: string, patch: { dailyRowLimit?: number | null; features?: string[] }): Promise<Organization> {
     await this.requireOrganization(organizationId);
-    await this.db.transaction((m) => this.orgs.update(m, organizationId, { ...patch, updatedAt: this.clock.now() }));
+    await this.orgs.update(organizationId, { ...patch, updatedAt: this.clock.now() });
     return (await this.orgs.findById(organizationId))!;
   }
 
-  async describe(principal: Principal): Promise<{ organization: Organization; key: ApiKey }> {
+  /** GET /api/v1/me: the caller's organization and key. */
+  async me(principal: Principal): Promise<MeResponseDto> {
     const [organization, key] = await Promise.all([this.orgs.findById(principal.organizationId), this.keys.findById(principal.apiKeyId)]);
     if (!organization || !key) throw ApiError.unauthorized('Invalid API key');
-    return { organization, key };
+    return {
+      organization: presentOrganization(organization),
+      api_key: { id: key.id, prefix: key.prefix, name: key.name, scopes: key.scopes, expires_at: key.expiresAt?.toISOString() ?? null },
+      user_id: principal.userId,
+    };
   }
 
   getOrganization(id: string): Promise<Organization | null> {
@@ -179,12 +187,12 @@ export class AuthService {
   }
 
   /** For services that bill: a conditional update inside the caller's transaction. */
-  chargeCredits(manager: Parameters<OrganizationsRepository['adjustCredits']>[0], organizationId: string, amount: number): Promise<boolean> {
-    return this.orgs.adjustCredits(manager, organizationId, -amount, this.clock.now());
+  chargeCredits(manager: EntityManager, organizationId: string, amount: number): Promise<boolean> {
+    return this.orgs.adjustCredits(organizationId, -amount, this.clock.now(), manager);
   }
 
-  refundCredits(manager: Parameters<OrganizationsRepository['adjustCredits']>[0], organizationId: string, amount: number): Promise<boolean> {
-    return amount > 0 ? this.orgs.adjustCredits(manager, organizationId, amount, this.clock.now()) : Promise.resolve(true);
+  refundCredits(manager: EntityManager, organizationId: string, amount: number): Promise<boolean> {
+    return amount > 0 ? this.orgs.adjustCredits(organizationId, amount, this.clock.now(), manager) : Promise.resolve(true);
   }
 
   private buildKey(input: MintKeyInput, now: Date): { key: string; entity: ApiKey } {

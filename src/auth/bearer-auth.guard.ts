@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { ApiError } from '../common/api-error';
 import { ANY_OF_SCOPES, IS_PUBLIC, PRINCIPAL_KEY, REQUIRED_SCOPES } from '../common/principal';
 import { AuthService } from './auth.service';
-import { Scope } from './scopes';
+import { Scope } from '../common/scopes';
 
 const MESSAGES = {
   missing: 'Missing API key: send Authorization: Bearer <key>',
@@ -33,12 +33,12 @@ export class BearerAuthGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<Scope[] | undefined>(REQUIRED_SCOPES, targets) ?? [];
     for (const scope of required) {
       if (!result.principal.scopes.includes(scope)) {
-        throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${scope} scope`, { required_scope: scope });
+        throw ApiError.insufficientScope(scope);
       }
     }
     const anyOf = this.reflector.getAllAndOverride<Scope[] | undefined>(ANY_OF_SCOPES, targets);
     if (anyOf?.length && !anyOf.some((s) => result.principal.scopes.includes(s))) {
-      throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${anyOf[0]} scope`, { required_scope: anyOf[0] });
+      throw ApiError.insufficientScope(anyOf[0]);
     }
     return true;
   }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { SCOPES } from './scopes';
+import { SCOPES } from '../common/scopes';
 
 export class MeOrganizationDto {
   @ApiProperty({ format: 'uuid' })

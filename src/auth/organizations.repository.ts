@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { joinOrOwn } from '../common/transactions';
+import { DatabaseService } from '../database/database.service';
 import { Organization } from './organization.entity';
 import { User } from './user.entity';
 
 @Injectable()
 export class OrganizationsRepository {
   constructor(
+    private readonly db: DatabaseService,
     @InjectRepository(Organization) private readonly orgs: Repository<Organization>,
     @InjectRepository(User) private readonly users: Repository<User>,
   ) {}
@@ -15,12 +18,12 @@ export class OrganizationsRepository {
     return (manager?.getRepository(Organization) ?? this.orgs).findOneBy({ id });
   }
 
-  async insertOrganization(manager: EntityManager, org: Organization): Promise<void> {
-    await manager.getRepository(Organization).insert(org);
+  async insertOrganization(org: Organization, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => m.getRepository(Organization).insert(org));
   }
 
-  async insertUser(manager: EntityManager, user: User): Promise<void> {
-    await manager.getRepository(User).insert(user);
+  async insertUser(user: User, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => m.getRepository(User).insert(user));
   }
 
   findUser(id: string, manager?: EntityManager): Promise<User | null> {
@@ -31,23 +34,25 @@ export class OrganizationsRepository {
     return this.users.findOneBy({ organizationId, email });
   }
 
-  async markUserRemoved(manager: EntityManager, id: string, at: Date): Promise<void> {
-    await manager.getRepository(User).update({ id }, { removedAt: at });
+  async markUserRemoved(id: string, at: Date, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => m.getRepository(User).update({ id }, { removedAt: at }));
   }
 
   /** Adds credits (negative = charge). A charge only succeeds when the balance covers it: no read-then-write. */
-  async adjustCredits(manager: EntityManager, id: string, delta: number, at: Date): Promise<boolean> {
-    const qb = manager
-      .createQueryBuilder()
-      .update(Organization)
-      .set({ creditsBalance: () => `credits_balance + ${Math.trunc(delta)}`, updatedAt: at })
-      .where('id = :id', { id });
-    if (delta < 0) qb.andWhere('credits_balance >= :need', { need: -Math.trunc(delta) });
-    const result = await qb.execute();
+  async adjustCredits(id: string, delta: number, at: Date, manager?: EntityManager): Promise<boolean> {
+    const result = await joinOrOwn(this.db, manager, (m) => {
+      const qb = m
+        .createQueryBuilder()
+        .update(Organization)
+        .set({ creditsBalance: () => `credits_balance + ${Math.trunc(delta)}`, updatedAt: at })
+        .where('id = :id', { id });
+      if (delta < 0) qb.andWhere('credits_balance >= :need', { need: -Math.trunc(delta) });
+      return qb.execute();
+    });
     return (result.affected ?? 0) === 1;
   }
 
-  async update(manager: EntityManager, id: string, patch: Partial<Organization>): Promise<void> {
-    await manager.getRepository(Organization).update({ id }, patch);
+  async update(id: string, patch: Partial<Organization>, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => m.getRepository(Organization).update({ id }, patch));
   }
 }

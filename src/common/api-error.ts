@@ -38,4 +38,9 @@ export class ApiError extends HttpException {
   static forbidden(error: string, message: string, context: Record<string, unknown> = {}): ApiError {
     return new ApiError(HttpStatus.FORBIDDEN, { error, message, ...context });
   }
+
+  /** SPEC §3.3: the key is valid but lacks the scope the route needs. */
+  static insufficientScope(scope: string): ApiError {
+    return ApiError.forbidden('insufficient_scope', `This API key lacks the ${scope} scope`, { required_scope: scope });
+  }
 }

@@ -24,3 +24,8 @@ export class TestClock extends Clock {
     this.offsetMs += ms;
   }
 }
+
+/** Midnight UTC of `d`'s day: the boundary of the daily row limit (SPEC §4.3). */
+export function startOfUtcDay(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+}

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Scope } from '../auth/scopes';
+import type { Scope } from './scopes';
 
 /** Who is calling: resolved by the bearer guard, handed to services as an explicit argument. */
 export interface Principal {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
@@ -132,28 +132,57 @@ function loadOrCreateKeyFile(dataDir: string, file: string): { key: Buffer; gene
 export function loadConfig(env: Env = process.env): AppConfig {
   const r = new EnvReader(env);
   const nodeEnv = r.string('NODE_ENV', 'development');
-  const production = nodeEnv === 'production';
   const port = r.int('PORT', 3000, 0, 65535);
   const dataDirRaw = r.string('DATA_DIR', './data');
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
+  return new AppConfig({
+    nodeEnv,
+    port,
+    httpEnabled: r.bool('HTTP_ENABLED', true),
+    dataDir,
+    ...databaseConfig(r, dataDir),
+    publicBaseUrl: publicBaseUrl(r, port),
+    ...secretsConfig(r, dataDir, nodeEnv === 'production'),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    webhookAllowHttp: r.bool('WEBHOOK_ALLOW_HTTP', false),
+    webhookAllowedCidrs: allowedCidrs(r),
+    rateLimit: {
+      perKeyPerMinute: r.int('RATE_LIMIT_PER_KEY', 60, 1),
+      perOrganizationPerMinute: r.int('RATE_LIMIT_PER_ORGANIZATION', 600, 1),
+      windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1000),
+    },
+    delivery: deliveryConfig(r),
+    upload: uploadConfig(r),
+  });
+}
 
+function databaseConfig(r: EnvReader, dataDir: string): Pick<AppConfig, 'databaseUrl' | 'databaseType' | 'sqlitePath' | 'dbPoolSize' | 'dbPoolAcquireTimeoutMs' | 'dbStatementTimeoutMs'> {
   const databaseUrl = r.optional('DATABASE_URL');
-  let databaseType: AppConfig['databaseType'] = 'better-sqlite3';
-  if (databaseUrl) {
-    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      throw new ConfigError('DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database)');
-    }
-    databaseType = 'postgres';
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database)');
   }
+  return {
+    databaseUrl,
+    databaseType: databaseUrl ? 'postgres' : 'better-sqlite3',
+    sqlitePath: join(dataDir, r.string('SQLITE_FILE', 'optimaldial.sqlite')),
+    dbPoolSize: r.int('DB_POOL_SIZE', 10, 1, 1000),
+    dbPoolAcquireTimeoutMs: r.int('DB_POOL_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
+    dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 30_000, 0),
+  };
+}
 
-  const publicBaseUrl = r.string('PUBLIC_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+function publicBaseUrl(r: EnvReader, port: number): string {
+  const url = r.string('PUBLIC_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   try {
-    const u = new URL(publicBaseUrl);
+    const u = new URL(url);
     if (!['http:', 'https:'].includes(u.protocol)) throw new Error();
   } catch {
-    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${publicBaseUrl}"`);
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${url}"`);
   }
+  return url;
+}
 
+function secretsConfig(r: EnvReader, dataDir: string, production: boolean): Pick<AppConfig, 'secretsEncryptionKey' | 'secretsKeyGenerated' | 'downloadSigningKey'> {
   const rawKey = r.optional('SECRETS_ENCRYPTION_KEY');
   let secretsEncryptionKey: Buffer;
   let secretsKeyGenerated = false;
@@ -165,66 +194,51 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const rawDownloadKey = r.optional('DOWNLOAD_SIGNING_KEY');
   const downloadSigningKey = rawDownloadKey
     ? parseKey('DOWNLOAD_SIGNING_KEY', rawDownloadKey)
-    : require('node:crypto').createHmac('sha256', secretsEncryptionKey).update('download-urls').digest();
+    : createHmac('sha256', secretsEncryptionKey).update('download-urls').digest();
+  return { secretsEncryptionKey, secretsKeyGenerated, downloadSigningKey };
+}
 
+function allowedCidrs(r: EnvReader): string[] {
   const cidrs = r.string('WEBHOOK_ALLOWED_CIDRS', '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const c of cidrs) {
     if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)) throw new ConfigError(`WEBHOOK_ALLOWED_CIDRS has an invalid CIDR "${c}"`);
   }
+  return cidrs;
+}
 
+function extraCaPem(r: EnvReader): string | null {
   const caFile = r.optional('WEBHOOK_EXTRA_CA_FILE');
-  let extraCaPem: string | null = null;
-  if (caFile) {
-    try {
-      extraCaPem = readFileSync(caFile, 'utf8');
-    } catch {
-      throw new ConfigError(`WEBHOOK_EXTRA_CA_FILE cannot be read: ${caFile}`);
-    }
+  if (!caFile) return null;
+  try {
+    return readFileSync(caFile, 'utf8');
+  } catch {
+    throw new ConfigError(`WEBHOOK_EXTRA_CA_FILE cannot be read: ${caFile}`);
   }
+}
 
-  return new AppConfig({
-    nodeEnv,
-    port,
-    httpEnabled: r.bool('HTTP_ENABLED', true),
-    dataDir,
-    databaseUrl,
-    databaseType,
-    sqlitePath: join(dataDir, r.string('SQLITE_FILE', 'optimaldial.sqlite')),
-    dbPoolSize: r.int('DB_POOL_SIZE', 10, 1, 1000),
-    dbPoolAcquireTimeoutMs: r.int('DB_POOL_ACQUIRE_TIMEOUT_MS', 5_000, 100, 600_000),
-    dbStatementTimeoutMs: r.int('DB_STATEMENT_TIMEOUT_MS', 30_000, 0),
-    publicBaseUrl,
-    secretsEncryptionKey,
-    secretsKeyGenerated,
-    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
-    webhookAllowHttp: r.bool('WEBHOOK_ALLOW_HTTP', false),
-    webhookAllowedCidrs: cidrs,
-    rateLimit: {
-      perKeyPerMinute: r.int('RATE_LIMIT_PER_KEY', 60, 1),
-      perOrganizationPerMinute: r.int('RATE_LIMIT_PER_ORGANIZATION', 600, 1),
-      windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1000),
-    },
-    delivery: {
-      processorEnabled: r.bool('DELIVERY_PROCESSOR_ENABLED', true),
-      timeoutMs: r.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
-      pingTimeoutMs: r.int('WEBHOOK_PING_TIMEOUT_MS', 5_000, 100, 600_000),
-      batchSize: r.int('DELIVERY_BATCH_SIZE', 200, 1, 10_000),
-      globalConcurrency: r.int('DELIVERY_CONCURRENCY', 128, 1, 10_000),
-      perEndpointConcurrency: r.int('DELIVERY_PER_ENDPOINT_CONCURRENCY', 10, 1, 1000),
-      leaseMs: r.int('DELIVERY_LEASE_MS', 60_000, 1000),
-      tickMs: r.int('DELIVERY_TICK_MS', 1000, 50),
-      retentionDays: r.int('RETENTION_DAYS', 60, 1),
-      extraCaPem,
-      shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 15_000, 0),
-    },
-    upload: {
-      processorEnabled: r.bool('UPLOAD_PROCESSOR_ENABLED', true),
-      maxCsvBytes: r.int('UPLOAD_MAX_CSV_BYTES', 100 * 1024 * 1024, 1),
-      maxJsonEntries: r.int('UPLOAD_MAX_JSON_ENTRIES', 250_000, 1),
-      maxJsonBodyBytes: r.int('UPLOAD_MAX_JSON_BODY_BYTES', 64 * 1024 * 1024, 1024),
-      leaseMs: r.int('UPLOAD_LEASE_MS', 300_000, 1000),
-      tickMs: r.int('UPLOAD_TICK_MS', 2000, 50),
-    },
-    downloadSigningKey,
-  });
+function deliveryConfig(r: EnvReader): DeliveryConfig {
+  return {
+    processorEnabled: r.bool('DELIVERY_PROCESSOR_ENABLED', true),
+    timeoutMs: r.int('DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
+    pingTimeoutMs: r.int('WEBHOOK_PING_TIMEOUT_MS', 5_000, 100, 600_000),
+    batchSize: r.int('DELIVERY_BATCH_SIZE', 200, 1, 10_000),
+    globalConcurrency: r.int('DELIVERY_CONCURRENCY', 128, 1, 10_000),
+    perEndpointConcurrency: r.int('DELIVERY_PER_ENDPOINT_CONCURRENCY', 10, 1, 1000),
+    leaseMs: r.int('DELIVERY_LEASE_MS', 60_000, 1000),
+    tickMs: r.int('DELIVERY_TICK_MS', 1000, 50),
+    retentionDays: r.int('RETENTION_DAYS', 60, 1),
+    extraCaPem: extraCaPem(r),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 15_000, 0),
+  };
+}
+
+function uploadConfig(r: EnvReader): UploadConfig {
+  return {
+    processorEnabled: r.bool('UPLOAD_PROCESSOR_ENABLED', true),
+    maxCsvBytes: r.int('UPLOAD_MAX_CSV_BYTES', 100 * 1024 * 1024, 1),
+    maxJsonEntries: r.int('UPLOAD_MAX_JSON_ENTRIES', 250_000, 1),
+    maxJsonBodyBytes: r.int('UPLOAD_MAX_JSON_BODY_BYTES', 64 * 1024 * 1024, 1024),
+    leaseMs: r.int('UPLOAD_LEASE_MS', 300_000, 1000),
+    tickMs: r.int('UPLOAD_TICK_MS', 2000, 50),
+  };
 }

@@ -89,6 +89,13 @@ export class DatabaseService implements OnModuleInit {
    * for itself).
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (openTransaction.getStore()?.open) {
+      // A second transaction opened from inside one: on SQLite it would wait for the first forever (one chain);
+      // on PostgreSQL it takes a second pooled connection — the issue 17 outage. Same rule as guardManagerUse.
+      const error = new Error('db.transaction() called inside an open transaction (pass its EntityManager instead)');
+      if (this.config.nodeEnv === 'test' || !this.isPostgres) return Promise.reject(error);
+      this.logger.error({ stack: error.stack }, error.message);
+    }
     const tracked = (m: EntityManager) => {
       const store = { open: true };
       return openTransaction.run(store, () => work(m).finally(() => (store.open = false)));

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CryptoModule } from '../crypto/crypto.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { DeliveriesController, WebhookDeliveriesController } from './deliveries.controller';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -16,7 +17,7 @@ import { RetentionService } from './retention.service';
 
 /** Events (outbox), deliveries and their processor (SPEC §6). */
 @Module({
-  imports: [TypeOrmModule.forFeature([Event, Delivery, DeliveryAttempt]), WebhooksModule],
+  imports: [TypeOrmModule.forFeature([Event, Delivery, DeliveryAttempt]), WebhooksModule, CryptoModule],
   controllers: [WebhookDeliveriesController, DeliveriesController],
   providers: [DeliveriesRepository, DeliveriesService, EventsService, DeliveryWaker, DeliverySender, DeliveryMetrics, DeliveryProcessor, RetentionService],
   exports: [EventsService, DeliveriesService, DeliveryProcessor, RetentionService],

@@ -139,8 +139,8 @@ export class DeliveriesService implements OnModuleInit {
       p50_ms: percentile(durations, 0.5),
       p95_ms: percentile(durations, 0.95),
       // inactive: pending rows are held (not attempted); one already on the wire still counts as pending
-      pending: endpoint.isActive ? unfinished.pending + unfinished.inFlight : unfinished.inFlight,
-      held: endpoint.isActive ? 0 : unfinished.pending,
+      pending: endpoint.is_active ? unfinished.pending + unfinished.inFlight : unfinished.inFlight,
+      held: endpoint.is_active ? 0 : unfinished.pending,
     };
   }
 }
@@ -162,6 +162,6 @@ export function percentile(histogram: Array<{ ms: number; n: number }>, p: numbe
 /** A key with only `uploads:read` may query deliveries about uploads, nothing else. */
 function requireScope(principal: Principal, scope: 'webhooks:manage'): void {
   if (!principal.scopes.includes(scope)) {
-    throw ApiError.forbidden('insufficient_scope', `This API key lacks the ${scope} scope`, { required_scope: scope });
+    throw ApiError.insufficientScope(scope);
   }
 }

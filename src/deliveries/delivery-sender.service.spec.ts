@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { AddressPolicy } from '../net/safe-lookup';
-import { SecretCipher } from '../webhooks/secret-cipher';
+import { SecretCipher } from '../crypto/secret-cipher';
 import { ClaimedDelivery } from './deliveries.repository';
 import { DeliverySender, SECRET_UNAVAILABLE, SecretUnavailableError } from './delivery-sender.service';
 

@@ -6,11 +6,11 @@ import { AppConfig } from '../config/app-config';
 import { createSafeDispatcher } from '../net/http-clients';
 import { AddressPolicy } from '../net/safe-lookup';
 import { basicAuthHeader, stripCredentials } from '../net/url-policy';
-import { SecretCipher } from '../webhooks/secret-cipher';
+import { SecretCipher } from '../crypto/secret-cipher';
 import { AttemptOutcome, ClaimedDelivery, EndpointTarget } from './deliveries.repository';
 import { sendOnce, SendResult } from './delivery-sender';
 import { nextAttemptAt } from './retry-schedule';
-import { buildDeliveryHeaders } from './signer';
+import { buildDeliveryHeaders } from '../webhooks/signer';
 
 /** A target URL prepared once: what goes on the wire, and the Basic auth its credentials become. */
 export interface WireTarget {

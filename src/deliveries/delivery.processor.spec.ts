@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { AddressPolicy } from '../net/safe-lookup';
 import { MetricsService } from '../ops/metrics.service';
-import { SecretCipher } from '../webhooks/secret-cipher';
+import { SecretCipher } from '../crypto/secret-cipher';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
 import { sendOnce } from './delivery-sender';

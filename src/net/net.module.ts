@@ -3,6 +3,7 @@ import { HttpModule } from '@nestjs/axios';
 import { AppConfig } from '../config/app-config';
 import { axiosSafeConfig, createSafeAgents } from './http-clients';
 import { AddressPolicy, DnsResolver } from './safe-lookup';
+import { UrlChecker } from './url-checker';
 
 /**
  * The only way out of the service. AddressPolicy is the SPEC §5.3 rule set; the @nestjs/axios HttpService
@@ -29,8 +30,8 @@ export class NetModule {
             axiosSafeConfig(createSafeAgents(policy, { ca: config.delivery.extraCaPem ?? undefined, keepAlive: false })),
         }),
       ],
-      providers: [policyProvider],
-      exports: [AddressPolicy, HttpModule],
+      providers: [policyProvider, UrlChecker],
+      exports: [AddressPolicy, UrlChecker, HttpModule],
     };
   }
 }

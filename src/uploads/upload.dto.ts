@@ -1,46 +1,125 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { StrictInt } from '../common/validation';
 import { UPLOAD_STATUSES } from './upload.entity';
+
+/** Seconds of `delay` on the webhook hash (SPEC §7.1). */
+export const MAX_WEBHOOK_DELAY = 604_800;
+
+/**
+ * Present means validated, even when null: `@IsOptional()` would let an explicit null through as if absent
+ * (a `"webhook": null` or `"delay": null` is a 400, as the hand-written checks had it).
+ */
+const unlessAbsent = (property: string) => ValidateIf((o: Record<string, unknown>) => o[property] !== undefined);
+
+/** A non-empty string after trimming (a name of spaces is no name). */
+const NotBlank = () => Matches(/\S/, { message: '$property must not be blank' });
 
 export class UploadWebhookHashDto {
   /** HTTPS URL (SPEC §5.3 rules). User info is sent as Basic auth. */
   @ApiProperty({ example: 'https://hooks.example.com/upload-done' })
+  @IsString()
+  @NotBlank()
   url: string;
   /** Seconds to wait after processing ends, 1–604800; omit it to be notified at once. */
-  @ApiProperty({ required: false, minimum: 1, maximum: 604800, example: 60 })
+  @ApiProperty({ required: false, minimum: 1, maximum: MAX_WEBHOOK_DELAY, example: 60 })
+  @unlessAbsent('delay')
+  @IsInt()
+  @Min(1)
+  @Max(MAX_WEBHOOK_DELAY)
   delay?: number;
   /** Optional signing secret, 16–128 characters; without it the notification is unsigned. */
   @ApiProperty({ required: false, minLength: 16, maxLength: 128, writeOnly: true })
-  secret?: string;
+  @IsOptional()
+  @IsString()
+  @Length(16, 128)
+  secret?: string | null;
 }
 
+/** A phone_numbers entry: a string, or a number a spreadsheet export left unquoted. */
+function IsPhoneEntry(): PropertyDecorator {
+  return ValidateBy({ name: 'isPhoneEntry', validator: { validate: (v) => typeof v === 'string' || typeof v === 'number', defaultMessage: () => 'each entry of $property must be a string' } }, { each: true });
+}
+
+/** A contacts entry: an object with a string `phone`, every other field a string or a number (each becomes a column). */
+function IsContact(): PropertyDecorator {
+  const ok = (c: unknown) =>
+    !!c && typeof c === 'object' && !Array.isArray(c) && typeof (c as Record<string, unknown>).phone === 'string' && Object.values(c).every((v) => typeof v === 'string' || typeof v === 'number');
+  return ValidateBy(
+    { name: 'isContact', validator: { validate: ok, defaultMessage: () => 'each entry of $property must be an object with a string phone and string or number fields' } },
+    { each: true },
+  );
+}
+
+/** Exactly one of the two lists: checked on phone_numbers, which is also where "neither" is reported. */
+function ExactlyOneOf(other: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'exactlyOneOf',
+    validator: { validate: (v, args) => (v === undefined) !== ((args?.object as Record<string, unknown>)[other] === undefined), defaultMessage: () => `exactly one of $property or ${other} is required` },
+  });
+}
+
+/** The `application/json` form of POST /api/v1/uploads (SPEC §4.3). The entry cap (413) is checked before this. */
 export class CreateUploadJsonDto {
   /** Default `api_upload_<12 hex>.csv`. */
   @ApiProperty({ required: false, example: 'leads.csv' })
+  @unlessAbsent('filename')
+  @IsString()
+  @NotBlank()
+  @MaxLength(255)
   filename?: string;
   /** Exactly one of phone_numbers or contacts; at most 250,000 entries. */
   @ApiProperty({ required: false, type: [String], example: ['+14152345678', '(415) 234-5679'] })
-  phone_numbers?: string[];
+  @ValidateIf((o: CreateUploadJsonDto) => o.phone_numbers !== undefined || o.contacts === undefined)
+  @ExactlyOneOf('contacts')
+  @IsArray()
+  @IsPhoneEntry()
+  phone_numbers?: Array<string | number>;
   @ApiProperty({ required: false, type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
+  @unlessAbsent('contacts')
+  @IsArray()
+  @IsContact()
   contacts?: Array<Record<string, string | number>>;
   @ApiProperty({ required: false, description: 'Skip the carrier lookup of a classifier that makes one (default false)' })
+  @unlessAbsent('skip_mobile_lookup')
+  @IsBoolean()
   skip_mobile_lookup?: boolean;
   @ApiProperty({ required: false, type: UploadWebhookHashDto })
+  @unlessAbsent('webhook')
+  @IsObject()
+  @ValidateNested()
+  @Type(() => UploadWebhookHashDto)
   webhook?: UploadWebhookHashDto;
 }
 
-export class CreateUploadMultipartDto {
-  @ApiProperty({ type: 'string', format: 'binary', description: 'CSV with a header row, at most 100 MB' })
-  file: unknown;
+/** The multipart text fields of POST /api/v1/uploads (SPEC §4.3), as validated. */
+export class UploadMultipartFieldsDto {
   @ApiProperty({ description: 'Header of the column holding the phone numbers', example: 'phone' })
+  @IsString()
+  @NotBlank()
   phone_column: string;
   @ApiProperty({ required: false, enum: ['true', 'false'] })
+  @IsOptional()
+  @IsIn(['true', 'false'])
   skip_mobile_lookup?: string;
   @ApiProperty({ required: false })
+  @IsOptional()
+  @IsString()
+  @NotBlank()
+  @MaxLength(255)
   filename_override?: string;
+  /** JSON-encoded; decoded and checked against UploadWebhookHashDto by the service (parseUploadWebhook). */
   @ApiProperty({ required: false, description: 'JSON-encoded webhook hash', example: '{"url":"https://hooks.example.com/upload-done","delay":60}' })
+  @IsOptional()
+  @IsString()
   webhook?: string;
+}
+
+/** The multipart form as documented: the fields plus the `file` part, which is streamed to storage, not validated. */
+export class CreateUploadMultipartDto extends UploadMultipartFieldsDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'CSV with a header row, at most 100 MB' })
+  file: unknown;
 }
 
 export class ListUploadsQueryDto {

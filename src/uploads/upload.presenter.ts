@@ -1,9 +1,10 @@
 import { iso } from '../common/iso';
+import { redactCredentials } from '../net/url-policy';
+import { UploadDto } from './upload.dto';
 import { Upload } from './upload.entity';
 
-
-/** The SPEC §4.1 object. `webhook` never includes its secret. */
-export function presentUpload(u: Upload) {
+/** The SPEC §4.1 object. `webhook` never includes its secret; its URL's user info is masked like an endpoint's. */
+export function presentUpload(u: Upload): UploadDto {
   return {
     id: u.id,
     user_id: u.userId,
@@ -26,22 +27,12 @@ export function presentUpload(u: Upload) {
     processed_filtered_storage_path: u.processedFilteredStoragePath,
     error_message: u.errorMessage,
     exceeded_daily_limit: u.exceededDailyLimit,
-    webhook: u.webhook ? { url: redactUserInfo(u.webhook.url), delay: u.webhook.delay } : null,
+    webhook: u.webhook ? { url: redactCredentials(u.webhook.url), delay: u.webhook.delay } : null,
     created_at: u.createdAt.toISOString(),
     updated_at: u.updatedAt.toISOString(),
     processing_started_at: iso(u.processingStartedAt),
     completed_at: iso(u.completedAt),
   };
-}
-
-function redactUserInfo(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return raw;
-  }
 }
 
 /** `data.upload` of the upload.* events (SPEC §6.2). */

@@ -10,8 +10,9 @@ import { AppConfig } from '../config/app-config';
 import { receiveMultipart } from './multipart-intake';
 import { DOWNLOAD_KINDS, DownloadKind } from './signed-urls';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
-import { CancelResponseDto, CreateUploadJsonDto, CreateUploadMultipartDto, DownloadUrlDto, ListUploadsQueryDto, UploadDto, UploadPageDto } from './upload.dto';
-import { UploadsService } from './uploads.service';
+import { CancelResponseDto, CreateUploadJsonDto, CreateUploadMultipartDto, DownloadUrlDto, ListUploadsQueryDto, UploadDto, UploadMultipartFieldsDto, UploadPageDto } from './upload.dto';
+import { jsonUploadInput, multipartUploadInput } from './upload-intake';
+import { CreatedUpload, UploadsService } from './uploads.service';
 
 @ApiTags('Uploads')
 @Controller('api/v1/uploads')
@@ -38,40 +39,37 @@ export class UploadsController {
   @ApiErrorResponses(400, 401, 402, 403, 413, 415, 422, 429)
   async create(@CurrentPrincipal() p: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    let result: Awaited<ReturnType<UploadsService['createFromJson']>>;
-    if (type === 'application/json') {
-      result = await this.uploads.createFromJson(p, await readJsonBody(req, res, this.config.upload.maxJsonBodyBytes));
-    } else if (type === 'multipart/form-data') {
-      await this.uploads.assertCanUpload(p);
-      const key = this.uploads.newStorageKey();
-      const { fields, file } = await receiveMultipart(req, this.storage, key, this.config.upload.maxCsvBytes).catch((e) => {
-        res.setHeader('Connection', 'close');
-        throw e;
-      });
-      if (!file) throw ApiError.validation('file is required', { file: ['is required'] });
-      const phoneColumn = fields.phone_column?.trim();
-      const skip = fields.skip_mobile_lookup;
-      const problems: Record<string, string[]> = {};
-      if (!phoneColumn) problems.phone_column = ['is required'];
-      if (skip !== undefined && !['true', 'false'].includes(skip)) problems.skip_mobile_lookup = ['must be true or false'];
-      if (fields.filename_override !== undefined && (!fields.filename_override.trim() || fields.filename_override.length > 255)) {
-        problems.filename_override = ['must be a non-empty string of at most 255 characters'];
-      }
-      if (Object.keys(problems).length) {
-        await this.storage.delete(key);
-        const [f, m] = Object.entries(problems)[0];
-        throw ApiError.validation(`${f} ${m[0]}`, problems);
-      }
-      result = await this.uploads.createFromStoredCsv(
-        p,
-        { ...file, filename: fields.filename_override?.trim() || file.filename },
-        { phoneColumn: phoneColumn!, skipMobileLookup: skip === 'true', webhook: fields.webhook },
-      );
-    } else {
-      throw new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'Use multipart/form-data (a CSV file) or application/json (a list)');
-    }
+    let result: CreatedUpload;
+    if (type === 'application/json') result = await this.createFromJson(p, req, res);
+    else if (type === 'multipart/form-data') result = await this.createFromMultipart(p, req, res);
+    else throw new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'Use multipart/form-data (a CSV file) or application/json (a list)');
     // @Res() without passthrough: Nest would otherwise overwrite the status with its POST default
     res.status(result.accepted ? HttpStatus.ACCEPTED : HttpStatus.OK).json(result.upload);
+  }
+
+  private async createFromJson(p: Principal, req: Request, res: Response): Promise<CreatedUpload> {
+    const body = await readJsonBody(req, res, this.config.upload.maxJsonBodyBytes);
+    return this.uploads.createFromJson(p, jsonUploadInput(body, this.config.upload.maxJsonEntries));
+  }
+
+  /** The subscription is checked before a byte of the file is read; the fields once the body is in. */
+  private async createFromMultipart(p: Principal, req: Request, res: Response): Promise<CreatedUpload> {
+    const organization = await this.uploads.assertCanUpload(p);
+    const key = this.uploads.newStorageKey();
+    const { fields, file } = await receiveMultipart(req, this.storage, key, this.config.upload.maxCsvBytes).catch((e) => {
+      res.setHeader('Connection', 'close');
+      throw e;
+    });
+    if (!file) throw ApiError.validation('file is required', { file: ['is required'] });
+    let input: UploadMultipartFieldsDto;
+    try {
+      input = multipartUploadInput(fields);
+    } catch (e) {
+      await this.storage.delete(key);
+      throw e;
+    }
+    const options = { phoneColumn: input.phone_column.trim(), skipMobileLookup: input.skip_mobile_lookup === 'true', webhook: input.webhook };
+    return this.uploads.createFromStoredCsv(p, { ...file, filename: input.filename_override?.trim() || file.filename }, options, organization);
   }
 
   @Get()
@@ -79,7 +77,7 @@ export class UploadsController {
   @ApiOperation({ operationId: 'listUploads', summary: 'Uploads, newest first (cursor-paginated)' })
   @ApiErrorResponses(400, 401, 403)
   list(@CurrentPrincipal() p: Principal, @Query() q: ListUploadsQueryDto): Promise<UploadPageDto> {
-    return this.uploads.list(p, q) as Promise<UploadPageDto>;
+    return this.uploads.list(p, q);
   }
 
   @Get(':id')
@@ -87,7 +85,7 @@ export class UploadsController {
   @ApiOperation({ operationId: 'getUpload', summary: 'Retrieve an upload' })
   @ApiErrorResponses(401, 403, 404)
   get(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<UploadDto> {
-    return this.uploads.get(p, id) as Promise<UploadDto>;
+    return this.uploads.get(p, id);
   }
 
   @Delete(':id')

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, Repository } from 'typeorm';
 import { CursorPosition } from '../common/cursor';
+import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
 import { CANCELLABLE, Upload, UploadStatus } from './upload.entity';
 
@@ -16,8 +17,8 @@ export class UploadsRepository {
     return manager?.getRepository(Upload) ?? this.uploads;
   }
 
-  async insert(manager: EntityManager, upload: Upload): Promise<void> {
-    await this.repo(manager).insert(upload);
+  async insert(upload: Upload, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).insert(upload));
   }
 
   findForOrganization(organizationId: string, id: string, manager?: EntityManager): Promise<Upload | null> {
@@ -44,7 +45,7 @@ export class UploadsRepository {
   }
 
   /** Valid rows the organization had accepted (charged) since `since`, for the daily limit; cancelled uploads excluded. */
-  async acceptedRowsSince(manager: EntityManager, organizationId: string, since: Date): Promise<number> {
+  async acceptedRowsSince(organizationId: string, since: Date, manager?: EntityManager): Promise<number> {
     const r = await this.repo(manager)
       .createQueryBuilder('u')
       .select('COALESCE(SUM(u.valid_row_count), 0)', 'n')
@@ -57,18 +58,13 @@ export class UploadsRepository {
   }
 
   /** Conditional state change: only from one of `from`. Returns whether this call won. */
-  async transition(manager: EntityManager, id: string, from: UploadStatus[], patch: Partial<Upload>): Promise<boolean> {
-    const r = await this.repo(manager)
-      .createQueryBuilder()
-      .update()
-      .set(patch)
-      .where('id = :id AND status IN (:...from)', { id, from })
-      .execute();
+  async transition(id: string, from: UploadStatus[], patch: Partial<Upload>, manager?: EntityManager): Promise<boolean> {
+    const r = await joinOrOwn(this.db, manager, (m) => this.repo(m).createQueryBuilder().update().set(patch).where('id = :id AND status IN (:...from)', { id, from }).execute());
     return (r.affected ?? 0) === 1;
   }
 
-  cancel(manager: EntityManager, id: string, patch: Partial<Upload>): Promise<boolean> {
-    return this.transition(manager, id, CANCELLABLE, patch);
+  cancel(id: string, patch: Partial<Upload>, manager?: EntityManager): Promise<boolean> {
+    return this.transition(id, CANCELLABLE, patch, manager);
   }
 
   /**
@@ -93,13 +89,15 @@ export class UploadsRepository {
   }
 
   /** Finishing write of a processing run; only while this run still holds the lease. */
-  async finish(manager: EntityManager, id: string, token: string, patch: Partial<Upload>): Promise<boolean> {
-    const r = await this.repo(manager)
-      .createQueryBuilder()
-      .update()
-      .set({ ...patch, lockedUntil: null, lockedBy: null })
-      .where("id = :id AND status = 'processing' AND locked_by = :token", { id, token })
-      .execute();
+  async finish(id: string, token: string, patch: Partial<Upload>, manager?: EntityManager): Promise<boolean> {
+    const r = await joinOrOwn(this.db, manager, (m) =>
+      this.repo(m)
+        .createQueryBuilder()
+        .update()
+        .set({ ...patch, lockedUntil: null, lockedBy: null })
+        .where("id = :id AND status = 'processing' AND locked_by = :token", { id, token })
+        .execute(),
+    );
     return (r.affected ?? 0) === 1;
   }
 

@@ -5,7 +5,7 @@ import { API_VERSION_DATE } from '../common/api-version';
 import { Clock } from '../common/clock';
 import { newEventId, newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
-import { buildDeliveryHeaders, generateChallenge } from '../deliveries/signer';
+import { buildDeliveryHeaders, generateChallenge } from './signer';
 import { basicAuthHeader, stripCredentials } from '../net/url-policy';
 import { describeTransportError } from '../net/transport-errors';
 

@@ -4,7 +4,7 @@ import { EVENT_TYPES } from './webhook-endpoint.entity';
 
 export class CreateWebhookDto {
   // The 2048-character limit is a URL-safety rule (SPEC §5.3 → 400 unsafe_url / invalid_url), checked with the
-  // rest of the URL rules by WebhooksService.checkUrl, not a validation_failed here.
+  // rest of the URL rules by UrlChecker (net/), not a validation_failed here.
   /** HTTPS URL that resolves only to public addresses. User info is sent as Basic auth; query strings are kept. */
   @ApiProperty({ example: 'https://hooks.example.com/optimaldial', maxLength: 2048 })
   @IsString()

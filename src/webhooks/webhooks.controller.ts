@@ -11,7 +11,6 @@ import {
   UpdateWebhookDto,
   WebhookEndpointResponseDto,
 } from './webhook.dto';
-import { presentWebhook } from './webhooks.presenter';
 import { WebhooksService } from './webhooks.service';
 
 @ApiTags('Webhooks')
@@ -24,46 +23,43 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'createWebhook', summary: 'Register an endpoint (ping-verified before it is saved)' })
   @ApiErrorResponses(400, 401, 403, 429)
-  async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateWebhookDto): Promise<CreateWebhookResponseDto> {
-    const { webhook, secret } = await this.webhooks.create(p, dto);
-    return { webhook: presentWebhook(webhook), secret };
+  create(@CurrentPrincipal() p: Principal, @Body() dto: CreateWebhookDto): Promise<CreateWebhookResponseDto> {
+    return this.webhooks.create(p, dto);
   }
 
   @Get()
   @ApiOperation({ operationId: 'listWebhooks', summary: "The organization's endpoints, newest first" })
   @ApiErrorResponses(401, 403)
-  async list(@CurrentPrincipal() p: Principal): Promise<WebhookEndpointResponseDto[]> {
-    return (await this.webhooks.list(p)).map(presentWebhook);
+  list(@CurrentPrincipal() p: Principal): Promise<WebhookEndpointResponseDto[]> {
+    return this.webhooks.list(p);
   }
 
   @Get(':id')
   @ApiOperation({ operationId: 'getWebhook', summary: 'Retrieve an endpoint' })
   @ApiErrorResponses(401, 403, 404)
-  async get(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<WebhookEndpointResponseDto> {
-    return presentWebhook(await this.webhooks.get(p, id));
+  get(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<WebhookEndpointResponseDto> {
+    return this.webhooks.get(p, id);
   }
 
   @Patch(':id')
   @ApiOperation({ operationId: 'updateWebhook', summary: 'Update an endpoint (a new URL is ping-verified first)' })
   @ApiErrorResponses(400, 401, 403, 404, 429)
-  async update(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string, @Body() dto: UpdateWebhookDto): Promise<WebhookEndpointResponseDto> {
-    return presentWebhook(await this.webhooks.update(p, id, dto));
+  update(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string, @Body() dto: UpdateWebhookDto): Promise<WebhookEndpointResponseDto> {
+    return this.webhooks.update(p, id, dto);
   }
 
   @Delete(':id')
   @ApiOperation({ operationId: 'deleteWebhook', summary: 'Delete an endpoint; its pending deliveries become exhausted' })
   @ApiErrorResponses(401, 403, 404, 429)
-  async delete(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<DeletedResponseDto> {
-    await this.webhooks.delete(p, id);
-    return { status: 'deleted' };
+  delete(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<DeletedResponseDto> {
+    return this.webhooks.delete(p, id);
   }
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @ApiOperation({ operationId: 'rotateWebhookSecret', summary: 'New secret; both are signed with for 24 hours' })
   @ApiErrorResponses(401, 403, 404, 429)
-  async rotate(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<RotateSecretResponseDto> {
-    const r = await this.webhooks.rotateSecret(p, id);
-    return { secret: r.secret, previous_secret_expires_at: r.previousSecretExpiresAt.toISOString() };
+  rotate(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string): Promise<RotateSecretResponseDto> {
+    return this.webhooks.rotateSecret(p, id);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
 import { raw, rowBool, rowIntOrNull } from '../database/sql';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
@@ -22,8 +23,8 @@ export class WebhooksRepository {
     return manager?.getRepository(WebhookEndpoint) ?? this.endpoints;
   }
 
-  async insert(manager: EntityManager, endpoint: WebhookEndpoint): Promise<void> {
-    await this.repo(manager).insert(endpoint);
+  async insert(endpoint: WebhookEndpoint, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).insert(endpoint));
   }
 
   /** Scoped by organization: another organization's id is simply not found. */
@@ -35,12 +36,12 @@ export class WebhooksRepository {
     return this.endpoints.find({ where: { organizationId }, order: { createdAt: 'DESC', id: 'DESC' } });
   }
 
-  async update(manager: EntityManager, id: string, patch: Partial<WebhookEndpoint>): Promise<void> {
-    await this.repo(manager).update({ id }, patch);
+  async update(id: string, patch: Partial<WebhookEndpoint>, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).update({ id }, patch));
   }
 
-  async delete(manager: EntityManager, id: string): Promise<void> {
-    await this.repo(manager).delete({ id });
+  async delete(id: string, manager?: EntityManager): Promise<void> {
+    await joinOrOwn(this.db, manager, (m) => this.repo(m).delete({ id }));
   }
 
   /** The only query that reads ciphertexts: code that signs. */

@@ -5,10 +5,11 @@ import { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { Principal } from '../common/principal';
 import { DatabaseService } from '../database/database.service';
-import { generateWebhookSecret } from '../deliveries/signer';
-import { AddressPolicy, UnsafeAddressError } from '../net/safe-lookup';
-import { SecretCipher } from './secret-cipher';
-import { CreateWebhookDto, UpdateWebhookDto } from './webhook.dto';
+import { generateWebhookSecret } from './signer';
+import { UrlChecker } from '../net/url-checker';
+import { SecretCipher } from '../crypto/secret-cipher';
+import { CreateWebhookDto, CreateWebhookResponseDto, DeletedResponseDto, RotateSecretResponseDto, UpdateWebhookDto, WebhookEndpointResponseDto } from './webhook.dto';
+import { presentWebhook } from './webhooks.presenter';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookPingService } from './webhook-ping.service';
 import { WebhooksRepository } from './webhooks.repository';
@@ -32,7 +33,7 @@ export class WebhooksService {
   constructor(
     private readonly db: DatabaseService,
     private readonly repo: WebhooksRepository,
-    private readonly policy: AddressPolicy,
+    private readonly urls: UrlChecker,
     private readonly ping: WebhookPingService,
     private readonly cipher: SecretCipher,
     private readonly clock: Clock,
@@ -42,8 +43,8 @@ export class WebhooksService {
     this.listeners.push(listener);
   }
 
-  async create(principal: Principal, dto: CreateWebhookDto): Promise<{ webhook: WebhookEndpoint; secret: string }> {
-    const url = await this.checkUrl(dto.url);
+  async create(principal: Principal, dto: CreateWebhookDto): Promise<CreateWebhookResponseDto> {
+    const url = await this.urls.check(dto.url);
     const secret = generateWebhookSecret();
     await this.verifyByPing(url, [secret], null);
     const now = this.clock.now();
@@ -66,27 +67,24 @@ export class WebhooksService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.db.transaction((m) => this.repo.insert(m, webhook));
-    const { secretEncrypted: _s, previousSecretEncrypted: _p, ...visible } = webhook;
-    return { webhook: visible as WebhookEndpoint, secret };
+    await this.repo.insert(webhook);
+    return { webhook: presentWebhook(webhook), secret };
   }
 
-  list(principal: Principal): Promise<WebhookEndpoint[]> {
-    return this.repo.listForOrganization(principal.organizationId);
+  async list(principal: Principal): Promise<WebhookEndpointResponseDto[]> {
+    return (await this.repo.listForOrganization(principal.organizationId)).map(presentWebhook);
   }
 
-  async get(principal: Principal, id: string): Promise<WebhookEndpoint> {
-    const endpoint = await this.repo.findForOrganization(principal.organizationId, id);
-    if (!endpoint) throw ApiError.notFound('Webhook endpoint not found');
-    return endpoint;
+  async get(principal: Principal, id: string): Promise<WebhookEndpointResponseDto> {
+    return presentWebhook(await this.find(principal, id));
   }
 
-  async update(principal: Principal, id: string, dto: UpdateWebhookDto): Promise<WebhookEndpoint> {
-    const endpoint = await this.get(principal, id);
+  async update(principal: Principal, id: string, dto: UpdateWebhookDto): Promise<WebhookEndpointResponseDto> {
+    const endpoint = await this.find(principal, id);
     const now = this.clock.now();
     const patch: Partial<WebhookEndpoint> = {};
     if (dto.url !== undefined) {
-      const url = await this.checkUrl(dto.url);
+      const url = await this.urls.check(dto.url);
       if (url.toString() !== endpoint.url) {
         // "with the existing secret" (SPEC §5.6): every secret the endpoint currently signs with, so during a
         // rotation's overlap the ping carries both signatures like any delivery (SPEC §5.8).
@@ -108,34 +106,39 @@ export class WebhooksService {
       patch.isActive = false;
     }
     patch.updatedAt = now;
-    await this.db.transaction((m) => this.repo.update(m, id, patch));
+    await this.repo.update(id, patch);
     if (reactivated) for (const l of this.listeners) l.onEndpointReactivated(id);
-    return (await this.repo.findForOrganization(principal.organizationId, id))!;
+    return presentWebhook((await this.repo.findForOrganization(principal.organizationId, id))!);
   }
 
-  async delete(principal: Principal, id: string): Promise<void> {
-    await this.get(principal, id);
+  async delete(principal: Principal, id: string): Promise<DeletedResponseDto> {
+    await this.find(principal, id);
     await this.db.transaction(async (m) => {
       for (const l of this.listeners) await l.onEndpointDeleting(m, id);
-      await this.repo.delete(m, id);
+      await this.repo.delete(id, m);
     });
+    return { status: 'deleted' };
   }
 
-  async rotateSecret(principal: Principal, id: string): Promise<{ secret: string; previousSecretExpiresAt: Date }> {
-    const endpoint = await this.get(principal, id);
+  async rotateSecret(principal: Principal, id: string): Promise<RotateSecretResponseDto> {
+    const endpoint = await this.find(principal, id);
     const encrypted = (await this.repo.findEncryptedSecrets([endpoint.id])).get(endpoint.id)!;
     const secret = generateWebhookSecret();
     const now = this.clock.now();
     const previousSecretExpiresAt = new Date(now.getTime() + SECRET_ROTATION_OVERLAP_MS);
-    await this.db.transaction((m) =>
-      this.repo.update(m, id, {
-        secretEncrypted: this.cipher.encrypt(secret),
-        previousSecretEncrypted: encrypted.current,
-        previousSecretExpiresAt,
-        updatedAt: now,
-      }),
-    );
-    return { secret, previousSecretExpiresAt };
+    await this.repo.update(id, {
+      secretEncrypted: this.cipher.encrypt(secret),
+      previousSecretEncrypted: encrypted.current,
+      previousSecretExpiresAt,
+      updatedAt: now,
+    });
+    return { secret, previous_secret_expires_at: previousSecretExpiresAt.toISOString() };
+  }
+
+  private async find(principal: Principal, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.repo.findForOrganization(principal.organizationId, id);
+    if (!endpoint) throw ApiError.notFound('Webhook endpoint not found');
+    return endpoint;
   }
 
   /** Plaintext secrets to sign with right now: the current one, plus the previous one during a rotation. */
@@ -162,34 +165,13 @@ export class WebhooksService {
     return this.repo.findByIds(ids);
   }
 
-  /** Pass the manager when calling inside a transaction: without it the read borrows a second pooled connection. */
+  /** Inside a transaction pass its manager: on PostgreSQL a read without it borrows a second pooled connection. */
   findForOrganization(organizationId: string, id: string, manager?: EntityManager): Promise<WebhookEndpoint | null> {
     return this.repo.findForOrganization(organizationId, id, manager);
   }
 
   recordResults(manager: EntityManager, result: Parameters<WebhooksRepository['recordResults']>[1], now: Date): Promise<boolean> {
     return this.repo.recordResults(manager, result, AUTO_DISABLE_THRESHOLD, now);
-  }
-
-  /**
-   * SPEC §5.3 at request time: syntax and scheme, then every address the host resolves to. No connection is made
-   * for a rejected URL. Also used for per-request webhook URLs.
-   */
-  async checkUrl(raw: string): Promise<URL> {
-    const verdict = this.policy.validateUrl(raw);
-    if (!verdict.ok) throw unsafeUrl(verdict.reason, verdict.message);
-    try {
-      await this.policy.resolveAndCheck(verdict.url.hostname);
-    } catch (e) {
-      if (e instanceof UnsafeAddressError) {
-        throw unsafeUrl(
-          e.reason,
-          e.reason === 'unresolvable' ? 'The URL host does not resolve' : 'The URL host resolves to an address that is not public',
-        );
-      }
-      throw e;
-    }
-    return verdict.url;
   }
 
   private async verifyByPing(url: URL, secrets: string[], webhookId: string | null): Promise<void> {
@@ -202,8 +184,4 @@ export class WebhooksService {
       underlying_error: result.underlyingError,
     });
   }
-}
-
-function unsafeUrl(reason: string, message: string): ApiError {
-  return new ApiError(HttpStatus.BAD_REQUEST, { error: 'unsafe_url', message, reason });
 }

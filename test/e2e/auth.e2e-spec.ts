@@ -1,16 +1,14 @@
 import { AuthService } from '../../src/auth/auth.service';
+import { waitFor } from '../support/poll';
 import { createTestApp, TestApp } from '../support/test-app';
 import { TestRoutesModule } from '../support/test-routes';
 
-/** Polls `read` until `done` holds (at most 5 s), for writes the service makes off the request path. */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
+/** Reads until `done` holds (at most 5 s), for writes the service makes off the request path. */
+const until = <T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> =>
+  waitFor(async () => {
     const v = await read();
-    if (done(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+    return done(v) ? { v } : null;
+  }, 5000, 'the off-request-path write', 20).then((r) => r.v);
 
 describe('authentication (SPEC §3)', () => {
   let t: TestApp;

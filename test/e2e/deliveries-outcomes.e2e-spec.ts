@@ -9,7 +9,8 @@ import { DeliveryAttempt } from '../../src/deliveries/delivery-attempt.entity';
 import { RetentionService } from '../../src/deliveries/retention.service';
 import { LOCAL_DELIVERY_ENV } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
-import { DeliveryHarness, Endpoint, holdingResponder, HOUR, MIN, respondWith, waitUntil } from './deliveries.helpers';
+import { DeliveryHarness, Endpoint, holdingResponder, HOUR, MIN, respondWith } from './deliveries.helpers';
+import { waitFor } from '../support/poll';
 
 const TIMEOUT_MS = 3000;
 const PER_ENDPOINT = 2;
@@ -372,7 +373,7 @@ describe('delivery outcomes (SPEC §6.4–6.6)', () => {
       await fast.waitFor(4, TIMEOUT_MS - 500);
       const fastDone = Date.now() - started;
       expect(fastDone).toBeLessThan(TIMEOUT_MS - 500);
-      await waitUntil(() => hold.held.length === PER_ENDPOINT, 2000, 'the slow endpoint to fill its slots');
+      await waitFor(() => hold.held.length === PER_ENDPOINT, 2000, 'the slow endpoint to fill its slots', 20);
       expect(hold.maxConcurrent()).toBe(PER_ENDPOINT);
 
       const paced = slowResponder(20);
@@ -395,7 +396,7 @@ describe('delivery outcomes (SPEC §6.4–6.6)', () => {
       await publishMany(org, 4, 'upload.created');
       await publishMany(org, 3, 'upload.completed');
       const draining = h.drain();
-      await waitUntil(() => r.requests.filter((q) => q.url === '/fast').length === 3, TIMEOUT_MS - 500, 'the fast endpoint to get its 3 deliveries');
+      await waitFor(() => r.requests.filter((q) => q.url === '/fast').length === 3, TIMEOUT_MS - 500, 'the fast endpoint to get its 3 deliveries', 20);
       expect(hold.held.length).toBeLessThanOrEqual(PER_ENDPOINT);
       r.respond = (q, res) => respondWith(200)(q, res);
       hold.release(200);

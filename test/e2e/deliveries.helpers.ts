@@ -159,11 +159,3 @@ export const header = (r: ReceivedRequest, name: string): string => {
   const v = r.headers[name];
   return (Array.isArray(v) ? v[0] : v) ?? '';
 };
-
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -18,7 +18,7 @@ import {
   WebhooksService,
 } from '../../src';
 import { HostAppModule } from '../host-app/host-app.module';
-import { validPhones } from '../support/factories';
+import { validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { freshPostgres } from '../support/test-app';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 import { AuthService } from '../../src/auth/auth.service';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
-import { validPhones } from '../support/factories';
+import { validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
 import { DeliveryHarness, holdingResponder, respondWith } from './deliveries.helpers';

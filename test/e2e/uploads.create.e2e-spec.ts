@@ -1,19 +1,7 @@
 import { request } from 'node:http';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
-import {
-  balanceOf,
-  csvText,
-  download,
-  formatPhone,
-  INVALID_PHONES,
-  ISO_MS,
-  phoneCsv,
-  storedFiles,
-  UPLOAD_FIELDS,
-  uploadsOf,
-  UUID,
-  validPhones,
-} from '../support/factories';
+import { balanceOf, download, ISO_MS, storedFiles, UPLOAD_FIELDS, uploadsOf, UUID } from '../support/factories';
+import { csvText, formatPhone, INVALID_PHONES, phoneCsv, validPhones } from '../support/phone-data';
 
 /**
  * SPEC §4.3 intake over real HTTP: the JSON and multipart forms, every status code of the create endpoint,

@@ -5,7 +5,8 @@ import { DatabaseService } from '../../src/database/database.service';
 import { classifyOffline, PHONE_CLASSIFIER, PhoneClassifier } from '../../src/uploads/phone/phone-classifier';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
-import { balanceOf, csvObjects, csvText, download, fetchSigned, formatPhone, INVALID_PHONES, ISO_MS, parseCsv, storedFiles, uploadsOf, validPhones } from '../support/factories';
+import { balanceOf, download, fetchSigned, ISO_MS, storedFiles, uploadsOf } from '../support/factories';
+import { csvObjects, csvText, formatPhone, INVALID_PHONES, parseCsv, validPhones } from '../support/phone-data';
 
 /** SPEC §4.4–4.7: list, retrieve, cancel, processing, result files, signed downloads, daily limit, crash recovery. */
 describe('uploads lifecycle (SPEC §4.4–4.7)', () => {

@@ -2,11 +2,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthService } from '../../src/auth/auth.service';
 import { DeliveryProcessor } from '../../src/deliveries/delivery.processor';
-import { verifyWebhook } from '../../src/deliveries/signer';
+import { verifyWebhook } from '../../src/webhooks/signer';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { LOCAL_DELIVERY_ENV, ReceivedRequest, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
-import { csvObjects, fetchSigned, ISO_MS, phoneCsv, validPhones } from '../support/factories';
+import { fetchSigned, ISO_MS } from '../support/factories';
+import { csvObjects, phoneCsv, validPhones } from '../support/phone-data';
 
 const CREATED_FIELDS = ['created_at', 'id', 'invalid_row_count', 'organization_id', 'original_filename', 'source', 'status', 'total_rows', 'valid_row_count'];
 

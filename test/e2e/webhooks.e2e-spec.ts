@@ -2,10 +2,11 @@ import { createHmac } from 'node:crypto';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { AuthService } from '../../src/auth/auth.service';
-import { verifyWebhook, WebhookVerificationError } from '../../src/deliveries/signer';
-import { SecretCipher } from '../../src/webhooks/secret-cipher';
+import { verifyWebhook, WebhookVerificationError } from '../../src/webhooks/signer';
+import { SecretCipher } from '../../src/crypto/secret-cipher';
 import { WebhookEndpoint } from '../../src/webhooks/webhook-endpoint.entity';
 import { closedPort, LOCAL_DELIVERY_ENV, ReceivedRequest, Receiver } from '../support/receiver';
+import { recordFailedAttempts } from '../support/seeds';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
 
 // The module object itself (not an ES namespace copy), so spying on it reaches pino's sonic-boom.
@@ -682,7 +683,7 @@ describe('webhook endpoints (SPEC §5)', () => {
       // arrange: the state the delivery engine leaves after 20 consecutive failures
       const disabledAt = new Date(t.clock.nowMs() - 60_000);
       const lastFailureAt = new Date(t.clock.nowMs() - 61_000);
-      await t.get(DataSource).getRepository(WebhookEndpoint).update({ id: webhook.id }, { isActive: false, consecutiveFailures: 20, disabledAt, lastFailureAt });
+      await recordFailedAttempts(t, webhook.id, 20, { lastFailureAt, now: disabledAt });
       const disabled = await t.http.get(`/api/v1/webhooks/${webhook.id}`).set(org.auth).expect(200);
       expect(disabled.body).toMatchObject({ is_active: false, consecutive_failures: 20, disabled_at: disabledAt.toISOString(), last_failure_at: lastFailureAt.toISOString() });
 
@@ -691,11 +692,11 @@ describe('webhook endpoints (SPEC §5)', () => {
       expect((await t.http.get(`/api/v1/webhooks/${webhook.id}`).set(org.auth)).body).toEqual(res.body);
 
       // a partial reset is not enough: is_active:true on an active endpoint with a failure streak also resets it
-      await t.get(DataSource).getRepository(WebhookEndpoint).update({ id: webhook.id }, { consecutiveFailures: 5 });
+      await recordFailedAttempts(t, webhook.id, 5);
       const again = await t.http.patch(`/api/v1/webhooks/${webhook.id}`).set(org.auth).send({ is_active: true }).expect(200);
       expect(again.body.consecutive_failures).toBe(0);
       // …while a PATCH without is_active leaves the counters alone
-      await t.get(DataSource).getRepository(WebhookEndpoint).update({ id: webhook.id }, { consecutiveFailures: 3 });
+      await recordFailedAttempts(t, webhook.id, 3);
       const other = await t.http.patch(`/api/v1/webhooks/${webhook.id}`).set(org.auth).send({ description: 'x' }).expect(200);
       expect(other.body.consecutive_failures).toBe(3);
     });

@@ -18,7 +18,7 @@
  */
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { validPhones } from '../support/factories';
+import { validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { freePort, ServiceProcess } from '../support/service-process';
 import { cli, Rng, serviceEnvironment, sleep } from './support';

@@ -22,7 +22,8 @@
 import { AuthService } from '../../src/auth/auth.service';
 import { DatabaseService } from '../../src/database/database.service';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
-import { csvCell, storedFiles, validPhones } from '../support/factories';
+import { storedFiles } from '../support/factories';
+import { csvCell, validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
 import { DbSnapshot, envelopeProblem, gcFunction, rawRequest, Rng, snapshot, snapshotDiff } from './support';

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { AuthService } from '../../src/auth/auth.service';
 import { UploadProcessor } from '../../src/uploads/upload.processor';
-import { validPhones } from '../support/factories';
+import { validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { freePort, ServiceProcess } from '../support/service-process';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { CsvError, parse, Parser } from 'csv-parse';
-import { normalizePhone } from '../phone/phone-normalizer';
+import { nanpDigits, normalizePhone } from '../phone/phone-normalizer';
 
 export class CsvFormatError extends Error {}
 export class PhoneColumnError extends Error {
@@ -76,6 +76,42 @@ export interface ScanResult {
   unique: Float64Array;
 }
 
+/**
+ * Which rows count (SPEC §4.3), for the scan and for the result files alike: a data row is read only when it has
+ * as many cells as the header (a ragged row is an invalid row); its phone cell is then the candidate number.
+ */
+export function phoneCell(row: string[], header: string[], phoneIndex: number): string | null {
+  return row.length === header.length ? row[phoneIndex] : null;
+}
+
+/** The data rows of a CSV: every row after the header. */
+export async function* dataRows(source: Readable): AsyncGenerator<string[]> {
+  let header = true;
+  for await (const row of csvRows(source)) {
+    if (header) header = false;
+    else yield row;
+  }
+}
+
+/**
+ * For the second pass over a scanned list: answers, row by row, the number a row contributes — only the first row
+ * of each distinct valid number, null for the rest. scan.unique holds exactly the distinct valid numbers, so the
+ * cheap shape check plus a lookup decides validity: the metadata check (the expensive part) ran once, in the scan.
+ */
+export function firstOccurrences(scan: ScanResult): (row: string[]) => number | null {
+  const emitted = new Uint8Array(scan.unique.length);
+  return (row) => {
+    const cell = phoneCell(row, scan.header, scan.phoneIndex);
+    const digits = cell === null ? null : nanpDigits(cell);
+    if (!digits) return null;
+    const n = Number(digits);
+    const idx = indexOfSorted(scan.unique, n);
+    if (idx < 0 || emitted[idx]) return null;
+    emitted[idx] = 1;
+    return n;
+  };
+}
+
 export function findPhoneColumn(header: string[], phoneColumn: string): number {
   const exact = header.indexOf(phoneColumn);
   if (exact >= 0) return exact;
@@ -101,7 +137,8 @@ export async function scanPhoneList(source: Readable, phoneColumn: string): Prom
       continue;
     }
     totalRows++;
-    const normalized = row.length === header.length ? normalizePhone(row[phoneIndex]) : null;
+    const cell = phoneCell(row, header, phoneIndex);
+    const normalized = cell === null ? null : normalizePhone(cell);
     if (normalized) valid.push(e164ToNumber(normalized.e164));
     else invalidRows++;
   }

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+
+export interface LeasedWorkerOptions {
+  /** The interval's name in the SchedulerRegistry, and the label of its log lines. */
+  name: string;
+  scheduler: SchedulerRegistry;
+  logger: Logger;
+  /** The config switch (`*_PROCESSOR_ENABLED`): when off, start() registers nothing and the trigger is only called by hand (tests). */
+  enabled: boolean;
+  tickMs: number;
+  /**
+   * One unit of work under a lease: claim with `token`, do it, record the outcome. Resolves true when it found
+   * work (the run goes on), false when nothing was due (the run ends).
+   */
+  step: (token: string) => Promise<boolean>;
+}
+
+/**
+ * The set-up every leased background processor shares (uploads today; deliveries and contacts are to adopt it):
+ * a worker id, the interval registration, the stop flag and the lease loop. The processor keeps the work itself.
+ *
+ *   const worker = new LeasedWorker({ name: 'upload-processor', scheduler, logger, enabled, tickMs, step });
+ *   worker.start();                // onApplicationBootstrap: an unref'd interval calling runUntilIdle(), if enabled
+ *   await worker.runUntilIdle();   // the public trigger (ghostfolio style: tests call it directly): runs `step` until
+ *                                  // it finds nothing or stop() was called; concurrent calls share the one run and
+ *                                  // resolve with how many steps found work
+ *   worker.activeToken;            // the lease token of the step in flight, or null (release it on shutdown)
+ *   worker.stop();                 // beforeApplicationShutdown: no new step starts, the interval is removed
+ *
+ * Tokens are `<worker id>:<n>`, the worker id `<host>:<pid>:<random>`, so a lease names the process holding it.
+ */
+export class LeasedWorker {
+  readonly id = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  activeToken: string | null = null;
+  private running: Promise<number> | null = null;
+  private stopping = false;
+  private seq = 0;
+
+  constructor(private readonly options: LeasedWorkerOptions) {}
+
+  start(): void {
+    if (!this.options.enabled) return;
+    const timer = setInterval(() => {
+      this.runUntilIdle().catch((e) => this.options.logger.error({ err: e }, `${this.options.name} failed`));
+    }, this.options.tickMs);
+    timer.unref();
+    this.options.scheduler.addInterval(this.options.name, timer);
+  }
+
+  runUntilIdle(): Promise<number> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      let n = 0;
+      while (!this.stopping && (await this.runStep())) n++;
+      return n;
+    })().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopping = true;
+    if (this.options.scheduler.doesExist('interval', this.options.name)) this.options.scheduler.deleteInterval(this.options.name);
+  }
+
+  private async runStep(): Promise<boolean> {
+    const token = `${this.id}:${++this.seq}`;
+    this.activeToken = token;
+    try {
+      return await this.options.step(token);
+    } finally {
+      this.activeToken = null;
+    }
+  }
+}
