@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { Optional, OptionalNullable } from '../common/optional';
 import { StrictInt } from '../common/validation';
 import { UPLOAD_STATUSES } from './upload.entity';
 
@@ -8,25 +9,25 @@ export class UploadWebhookHashDto {
   @ApiProperty({ example: 'https://hooks.example.com/upload-done' })
   url: string;
   /** Seconds to wait after processing ends, 1–604800; omit it to be notified at once. */
-  @ApiProperty({ required: false, minimum: 1, maximum: 604800, example: 60 })
+  @Optional({ type: 'integer', minimum: 1, maximum: 604800, example: 60 })
   delay?: number;
-  /** Optional signing secret, 16–128 characters; without it the notification is unsigned. */
-  @ApiProperty({ required: false, minLength: 16, maxLength: 128, writeOnly: true })
-  secret?: string;
+  /** Optional signing secret, 16–128 characters; without it (or with `null`) the notification is unsigned. */
+  @OptionalNullable({ type: String, minLength: 16, maxLength: 128, writeOnly: true })
+  secret?: string | null;
 }
 
 export class CreateUploadJsonDto {
   /** Default `api_upload_<12 hex>.csv`. */
-  @ApiProperty({ required: false, example: 'leads.csv' })
+  @Optional({ type: String, minLength: 1, maxLength: 255, example: 'leads.csv' })
   filename?: string;
   /** Exactly one of phone_numbers or contacts; at most 250,000 entries. */
-  @ApiProperty({ required: false, type: [String], example: ['+14152345678', '(415) 234-5679'] })
+  @Optional({ type: [String], example: ['+14152345678', '(415) 234-5679'] })
   phone_numbers?: string[];
-  @ApiProperty({ required: false, type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
+  @Optional({ type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
   contacts?: Array<Record<string, string | number>>;
-  @ApiProperty({ required: false, description: 'Skip the carrier lookup of a classifier that makes one (default false)' })
+  @Optional({ type: Boolean, description: 'Skip the carrier lookup of a classifier that makes one (default false)' })
   skip_mobile_lookup?: boolean;
-  @ApiProperty({ required: false, type: UploadWebhookHashDto })
+  @Optional({ type: UploadWebhookHashDto })
   webhook?: UploadWebhookHashDto;
 }
 
@@ -35,30 +36,27 @@ export class CreateUploadMultipartDto {
   file: unknown;
   @ApiProperty({ description: 'Header of the column holding the phone numbers', example: 'phone' })
   phone_column: string;
-  @ApiProperty({ required: false, enum: ['true', 'false'] })
+  @Optional({ enum: ['true', 'false'] })
   skip_mobile_lookup?: string;
-  @ApiProperty({ required: false })
+  @Optional({ type: String, minLength: 1, maxLength: 255 })
   filename_override?: string;
-  @ApiProperty({ required: false, description: 'JSON-encoded webhook hash', example: '{"url":"https://hooks.example.com/upload-done","delay":60}' })
+  @Optional({ type: String, description: 'JSON-encoded webhook hash', example: '{"url":"https://hooks.example.com/upload-done","delay":60}' })
   webhook?: string;
 }
 
 export class ListUploadsQueryDto {
-  @ApiProperty({ required: false, default: 50, minimum: 1, maximum: 100 })
-  @IsOptional()
+  @Optional({ type: 'integer', default: 50, minimum: 1, maximum: 100 })
   @StrictInt()
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
-  @ApiProperty({ required: false })
-  @IsOptional()
+  @Optional({ type: String })
   @IsString()
   cursor?: string;
 
-  @ApiProperty({ required: false, enum: UPLOAD_STATUSES })
-  @IsOptional()
+  @Optional({ enum: UPLOAD_STATUSES })
   @IsIn(UPLOAD_STATUSES)
   status?: (typeof UPLOAD_STATUSES)[number];
 }
