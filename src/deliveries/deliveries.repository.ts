@@ -16,7 +16,11 @@ export interface ClaimedDelivery {
   webhookEndpointId: string | null;
   targetUrl: string;
   targetSecretEncrypted: string | null;
+  /** A per-request target URL's encrypted user info (targetUrl is masked). */
+  targetCredentialsEncrypted: string | null;
   attemptCount: number;
+  /** attempt_count when the current retry schedule started (a manual retry restarts it, SPEC §5.8). */
+  scheduleStartedAfter: number;
   createdAtMs: number;
   /** When the attempt became due (for a first attempt: the event, or the event plus a per-request delay). */
   dueAtMs: number;
@@ -86,7 +90,7 @@ export class DeliveriesRepository {
       `FROM cand LEFT JOIN busy ON busy.webhook_endpoint_id = cand.webhook_endpoint_id) ` +
       `UPDATE deliveries SET status = 'in_flight', locked_until = ${p(3)}, locked_by = ${p(4)}, updated_at = ${p(5)} ` +
       `WHERE id IN (SELECT id FROM ranked WHERE slot <= ${p(6)} ORDER BY next_retry_at, id LIMIT ${p(7)}) ` +
-      `RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, attempt_count, created_at, next_retry_at`;
+      `RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, target_credentials_encrypted, attempt_count, schedule_started_after, created_at, next_retry_at`;
     // SQLite binds `?` in textual order: the saturation subquery sits inside the candidate scan, before LIMIT.
     const params = pg
       ? [opts.now, opts.limit * 4, opts.now + opts.leaseMs, opts.token, opts.now, opts.perEndpoint, opts.limit, opts.perEndpoint]
@@ -101,7 +105,9 @@ export class DeliveriesRepository {
       webhookEndpointId: (r.webhook_endpoint_id as string) ?? null,
       targetUrl: r.target_url as string,
       targetSecretEncrypted: (r.target_secret_encrypted as string) ?? null,
+      targetCredentialsEncrypted: (r.target_credentials_encrypted as string) ?? null,
       attemptCount: Number(r.attempt_count),
+      scheduleStartedAfter: Number(r.schedule_started_after ?? 0),
       createdAtMs: Number(r.created_at),
       dueAtMs: Number(r.next_retry_at ?? r.created_at),
     }));
@@ -182,12 +188,15 @@ export class DeliveriesRepository {
     return r.affected ?? 0;
   }
 
-  /** Re-queue one delivery now as a new attempt of the same id (SPEC §5.8); in-flight ones are left alone. */
+  /**
+   * Re-queue one delivery now as a new attempt of the same id (SPEC §5.8); in-flight ones are left alone.
+   * Numbering keeps counting (attempt_count stays), the retry schedule starts again from its first step.
+   */
   async requeue(manager: EntityManager, id: string, now: Date): Promise<boolean> {
     const r = await manager
       .createQueryBuilder()
       .update(Delivery)
-      .set({ status: 'pending', nextRetryAt: now, attemptCount: 0, updatedAt: now })
+      .set({ status: 'pending', nextRetryAt: now, scheduleStartedAfter: () => 'attempt_count', updatedAt: now })
       .where("id = :id AND status IN ('pending', 'delivered', 'exhausted')", { id })
       .execute();
     return (r.affected ?? 0) > 0;
@@ -209,7 +218,7 @@ export class DeliveriesRepository {
       const r = await manager
         .createQueryBuilder()
         .update(Delivery)
-        .set({ status: 'pending', nextRetryAt: now, attemptCount: 0, updatedAt: now })
+        .set({ status: 'pending', nextRetryAt: now, scheduleStartedAfter: () => 'attempt_count', updatedAt: now })
         .where('id IN (:...ids)', { ids: ids.slice(i, i + 500) })
         .execute();
       n += r.affected ?? 0;
@@ -230,7 +239,7 @@ export class DeliveriesRepository {
     if (!delivery) return null;
     const [payloads, attempts] = await Promise.all([
       this.loadPayloads([delivery.eventId]),
-      // Chronological: a manual retry restarts the numbering, so attempt numbers alone do not order the history.
+      // Chronological (attempt numbers keep counting across manual retries, SPEC §5.8; time is the tiebreak-free order).
       this.attempts.find({ where: { deliveryId: id }, order: { startedAt: 'ASC', attemptNumber: 'ASC' } }),
     ]);
     return { delivery, payload: payloads.get(delivery.eventId) ?? Buffer.alloc(0), attempts };

@@ -21,7 +21,9 @@ const claim = (id: string, endpoint = 'ep-1'): ClaimedDelivery => ({
   webhookEndpointId: endpoint,
   targetUrl: 'https://hooks.example.com/x',
   targetSecretEncrypted: null,
+  targetCredentialsEncrypted: null,
   attemptCount: 0,
+  scheduleStartedAfter: 0,
   createdAtMs: Date.now(),
   dueAtMs: Date.now(),
 });
@@ -44,7 +46,7 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrit
     queueDepth: jest.fn(),
   } as unknown as DeliveriesRepository;
   const webhooks = {
-    findByIds: jest.fn(async (ids: string[]) => ids.map((id) => ({ id, url: 'https://hooks.example.com/x' }))),
+    sendingTargetsFor: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, { storedUrl: 'https://hooks.example.com/x', url: 'https://hooks.example.com/x', authorization: undefined }]))),
     signingSecretsFor: jest.fn(async (ids: string[]) => new Map(ids.map((id) => [id, ['s'.repeat(64)]]))),
     recordResults: jest.fn(async () => false),
   } as unknown as WebhooksService;

@@ -10,9 +10,9 @@ import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { createSafeDispatcher } from '../net/http-clients';
 import { AddressPolicy } from '../net/safe-lookup';
-import { basicAuthHeader, stripCredentials } from '../net/url-policy';
 import { MetricsService } from '../ops/metrics.service';
 import { SecretCipher } from '../webhooks/secret-cipher';
+import { sendingTarget } from '../webhooks/url-credentials';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import { AttemptOutcome, ClaimedDelivery, DeliveriesRepository } from './deliveries.repository';
 import { DeliveryAttempt } from './delivery-attempt.entity';
@@ -30,7 +30,7 @@ const FLUSH_ATTEMPTS = 3;
 interface Prepared {
   claim: ClaimedDelivery;
   token: string;
-  /** The target as configured (an endpoint's current URL, credentials included). */
+  /** The target as stored (an endpoint's current URL), user info masked: recorded on the delivery. */
   targetUrl: string;
   url: string;
   authorization: string | undefined;
@@ -168,30 +168,27 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
 
   private async dispatch(claims: ClaimedDelivery[]): Promise<void> {
     const endpointIds = [...new Set(claims.map((c) => c.webhookEndpointId).filter((id): id is string => !!id))];
-    const [payloads, endpoints, secrets] = await Promise.all([
+    const [payloads, endpointTargets, secrets] = await Promise.all([
       this.repo.loadPayloads([...new Set(claims.map((c) => c.eventId))]),
-      this.webhooks.findByIds(endpointIds),
+      this.webhooks.sendingTargetsFor(endpointIds),
       this.webhooks.signingSecretsFor(endpointIds),
     ]);
-    const urls = new Map(endpoints.map((e) => [e.id, e.url]));
     for (const claim of claims) {
       const token = (claim as ClaimedDelivery & { token: string }).token;
-      const rawUrl = claim.webhookEndpointId ? urls.get(claim.webhookEndpointId) : claim.targetUrl;
+      const endpointTarget = claim.webhookEndpointId ? endpointTargets.get(claim.webhookEndpointId) : undefined;
       const body = payloads.get(claim.eventId);
-      if (!rawUrl || !body) {
+      if ((claim.webhookEndpointId && !endpointTarget) || !body) {
         // The endpoint was deleted after the claim: its delete already exhausted the row.
         this.finishToken(token);
         continue;
       }
       let prepared: Prepared;
       try {
-        const url = new URL(rawUrl);
+        const target = this.targetOf(claim, endpointTarget);
         prepared = {
           claim,
           token,
-          targetUrl: rawUrl,
-          url: stripCredentials(url).toString(),
-          authorization: basicAuthHeader(url),
+          ...target,
           secrets: claim.webhookEndpointId
             ? (secrets.get(claim.webhookEndpointId) ?? [])
             : claim.targetSecretEncrypted
@@ -220,6 +217,18 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  /**
+   * Where an attempt goes: the endpoint's current URL, or the per-request URL of the delivery, with the user info
+   * decrypted into a Basic Authorization header (URLs are stored masked, their user info encrypted).
+   */
+  private targetOf(
+    claim: ClaimedDelivery,
+    endpointTarget: { storedUrl: string; url: string; authorization: string | undefined } | undefined,
+  ): { targetUrl: string; url: string; authorization: string | undefined } {
+    if (endpointTarget) return { targetUrl: endpointTarget.storedUrl, url: endpointTarget.url, authorization: endpointTarget.authorization };
+    return { targetUrl: claim.targetUrl, ...sendingTarget(claim.targetUrl, claim.targetCredentialsEncrypted, (c) => this.cipher.decrypt(c)) };
+  }
+
   private async attempt(p: Prepared): Promise<{ outcome: AttemptOutcome; endpointId: string | null; gone: boolean }> {
     const attemptNumber = p.claim.attemptCount + 1;
     const startedAt = this.clock.now();
@@ -236,7 +245,9 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     const r = await sendOnce(this.dispatcher, p.url, headers, p.body, this.config.delivery.timeoutMs);
     const finishedAt = this.clock.now();
     const ok = r.errorClass === null;
-    const next = ok ? null : nextAttemptAt({ failedAttempt: attemptNumber, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
+    const next = ok
+      ? null
+      : nextAttemptAt({ failedAttempt: attemptNumber, scheduleStartedAfter: p.claim.scheduleStartedAfter, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
     this.attempts.inc({ outcome: ok ? 'delivered' : 'failed', error_class: r.errorClass ?? 'none' });
     // measured from when the first attempt was due, so a per-request webhook's requested delay is not latency
     if (attemptNumber === 1) this.latency.observe(Math.max(0, finishedAt.getTime() - Math.max(p.claim.createdAtMs, p.claim.dueAtMs)) / 1000);

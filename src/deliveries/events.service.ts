@@ -16,6 +16,8 @@ export interface RequestTarget {
   delaySeconds: number;
   /** The target's secret, already encrypted with SecretCipher (it is stored that way on the upload). */
   secretEncrypted?: string | null;
+  /** The URL's user info, encrypted (`url` is masked); see webhooks/url-credentials.ts. */
+  credentialsEncrypted?: string | null;
 }
 
 export interface PublishOptions {
@@ -52,7 +54,7 @@ export class EventsService {
       : await this.webhooks.findActiveForEvent(manager, organizationId, type);
     const base = { organizationId, eventId: id, eventType: type, uploadId: options.uploadId ?? null, status: 'pending' as const, attemptCount: 0 };
     const rows: Delivery[] = endpoints.map((e) =>
-      Object.assign(new Delivery(), { ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetSecretEncrypted: null, nextRetryAt: now, createdAt: now, updatedAt: now }),
+      Object.assign(new Delivery(), { ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetSecretEncrypted: null, targetCredentialsEncrypted: null, nextRetryAt: now, createdAt: now, updatedAt: now }),
     );
     const target = options.requestTarget;
     if (target) {
@@ -63,6 +65,7 @@ export class EventsService {
           webhookEndpointId: null,
           targetUrl: target.url,
           targetSecretEncrypted: target.secretEncrypted ?? null,
+          targetCredentialsEncrypted: target.credentialsEncrypted ?? null,
           nextRetryAt: new Date(now.getTime() + target.delaySeconds * 1000),
           createdAt: now,
           updatedAt: now,

@@ -194,7 +194,12 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
 
   private async requestTarget(upload: Upload) {
     if (!upload.webhook) return null;
-    return { url: upload.webhook.url, delaySeconds: upload.webhook.delay, secretEncrypted: await this.repo.findWebhookSecret(upload.id) };
+    return {
+      url: upload.webhook.url,
+      delaySeconds: upload.webhook.delay,
+      secretEncrypted: await this.repo.findWebhookSecret(upload.id),
+      credentialsEncrypted: await this.repo.findWebhookCredentials(upload.id),
+    };
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -13,6 +13,7 @@ import { DatabaseService } from '../database/database.service';
 import { EventsService } from '../deliveries/events.service';
 import { SecretCipher } from '../webhooks/secret-cipher';
 import { WebhooksService } from '../webhooks/webhooks.service';
+import { sealUrl } from '../webhooks/url-credentials';
 import { CsvFormatError, PhoneColumnError, scanPhoneList, ScanResult } from './csv/phone-list-scanner';
 import { DownloadKind, SignedUrls } from './signed-urls';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
@@ -63,7 +64,7 @@ export class UploadsService {
   async assertCanUpload(principal: Principal): Promise<void> {
     const org = await this.auth.getOrganization(principal.organizationId);
     if (!org || org.subscriptionStatus !== 'active') {
-      throw ApiError.forbidden('subscription_required', 'An active subscription is required to create uploads');
+      throw ApiError.forbidden('subscription_required', 'An active subscription is required to create or cancel uploads');
     }
   }
 
@@ -142,6 +143,7 @@ export class UploadsService {
 
   /** SPEC §4.5: before processing only; the refund is atomic with the state change; racing the processor, one wins. */
   async cancel(principal: Principal, id: string): Promise<{ status: 'cancelled'; credits_refunded: number }> {
+    await this.assertCanUpload(principal); // like every write on /api/v1/uploads (SPEC §4.5)
     const upload = await this.find(principal, id);
     const now = this.clock.now();
     const won = await this.db.transaction(async (m) => {
@@ -265,6 +267,7 @@ export class UploadsService {
       exceededDailyLimit: false,
       webhook: null,
       webhookSecretEncrypted: null,
+      webhookCredentialsEncrypted: null,
       lockedUntil: null,
       lockedBy: null,
       createdAt: now,
@@ -302,13 +305,15 @@ export class UploadsService {
   private async insertCharged(principal: Principal, file: StoredCsv, options: CsvUploadOptions, scan: ScanResult, webhook: ParsedUploadWebhook | null): Promise<Upload> {
     const now = this.clock.now();
     const credits = scan.unique.length;
+    const sealed = webhook ? sealUrl(webhook.url, (s) => this.cipher.encrypt(s)) : null; // user info encrypted at rest
     const upload = this.newRow(principal, file, { ...options, source: options.source ?? 'api' }, now, {
       status: 'ready_for_processing',
       phoneColumn: scan.header[scan.phoneIndex],
       ...scanCounts(scan),
       creditsCharged: credits,
-      webhook: webhook ? { url: webhook.url, delay: webhook.delay } : null,
+      webhook: webhook ? { url: sealed!.url, delay: webhook.delay } : null,
       webhookSecretEncrypted: webhook?.secret ? this.cipher.encrypt(webhook.secret) : null,
+      webhookCredentialsEncrypted: sealed?.credentialsEncrypted ?? null,
     });
     // Read before the transaction: inside it, every statement must go through `m` (a second pooled connection
     // taken while this one holds the organization's row lock can exhaust the pool under concurrent uploads).

@@ -7,6 +7,7 @@ import { Principal } from '../common/principal';
 import { DatabaseService } from '../database/database.service';
 import { generateWebhookSecret } from '../deliveries/signer';
 import { AddressPolicy, UnsafeAddressError } from '../net/safe-lookup';
+import { openUrl, SealedUrl, sealUrl, sendingTarget } from './url-credentials';
 import { SecretCipher } from './secret-cipher';
 import { CreateWebhookDto, UpdateWebhookDto } from './webhook.dto';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
@@ -47,11 +48,13 @@ export class WebhooksService {
     const secret = generateWebhookSecret();
     await this.verifyByPing(url, [secret], null);
     const now = this.clock.now();
+    const sealed = this.seal(url);
     const webhook = Object.assign(new WebhookEndpoint(), {
       id: newId(),
       organizationId: principal.organizationId,
       userId: principal.userId,
-      url: url.toString(),
+      url: sealed.url,
+      urlCredentialsEncrypted: sealed.credentialsEncrypted,
       description: dto.description ?? null,
       events: (dto.events ?? DEFAULT_EVENTS) as SubscribableEventType[],
       isActive: true,
@@ -67,7 +70,7 @@ export class WebhooksService {
       updatedAt: now,
     });
     await this.db.transaction((m) => this.repo.insert(m, webhook));
-    const { secretEncrypted: _s, previousSecretEncrypted: _p, ...visible } = webhook;
+    const { secretEncrypted: _s, previousSecretEncrypted: _p, urlCredentialsEncrypted: _c, ...visible } = webhook;
     return { webhook: visible as WebhookEndpoint, secret };
   }
 
@@ -87,12 +90,14 @@ export class WebhooksService {
     const patch: Partial<WebhookEndpoint> = {};
     if (dto.url !== undefined) {
       const url = await this.checkUrl(dto.url);
-      if (url.toString() !== endpoint.url) {
+      if (url.toString() !== (await this.fullUrl(endpoint.id, endpoint.url))) {
         // "with the existing secret" (SPEC §5.6): every secret the endpoint currently signs with, so during a
         // rotation's overlap the ping carries both signatures like any delivery (SPEC §5.8).
         const secrets = await this.signingSecrets(endpoint.id);
         await this.verifyByPing(url, secrets, endpoint.id);
-        patch.url = url.toString();
+        const sealed = this.seal(url);
+        patch.url = sealed.url;
+        patch.urlCredentialsEncrypted = sealed.credentialsEncrypted;
         patch.verifiedAt = this.clock.now();
       }
     }
@@ -160,6 +165,24 @@ export class WebhooksService {
 
   findByIds(ids: string[]): Promise<WebhookEndpoint[]> {
     return this.repo.findByIds(ids);
+  }
+
+  /** For sending: each endpoint's URL to dial (no user info) and its Basic Authorization header, if any. */
+  async sendingTargetsFor(ids: string[]): Promise<Map<string, { storedUrl: string; url: string; authorization: string | undefined }>> {
+    const out = new Map<string, { storedUrl: string; url: string; authorization: string | undefined }>();
+    for (const e of await this.repo.findUrlsWithCredentials(ids)) {
+      out.set(e.id, { storedUrl: e.url, ...sendingTarget(e.url, e.urlCredentialsEncrypted, (c) => this.cipher.decrypt(c)) });
+    }
+    return out;
+  }
+
+  private seal(url: URL): SealedUrl {
+    return sealUrl(url.toString(), (s) => this.cipher.encrypt(s));
+  }
+
+  private async fullUrl(id: string, storedUrl: string): Promise<string> {
+    const [row] = await this.repo.findUrlsWithCredentials([id]);
+    return openUrl(storedUrl, row?.urlCredentialsEncrypted ?? null, (c) => this.cipher.decrypt(c));
   }
 
   findForOrganization(organizationId: string, id: string): Promise<WebhookEndpoint | null> {
