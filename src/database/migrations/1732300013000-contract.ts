@@ -73,10 +73,11 @@ export function contractMigration(key: Buffer): new () => MigrationInterface {
         const hash = JSON.parse(row.webhook) as { url: string; delay: number };
         await q.query(`UPDATE uploads SET webhook = ${p(1)} WHERE id = ${p(2)}`, [JSON.stringify({ ...hash, url: openUrl(hash.url, row.webhook_credentials_encrypted, decrypt) }), row.id]);
       }
-      await q.dropColumn('uploads', 'webhook_credentials_encrypted');
-      await q.dropColumn('webhook_endpoints', 'url_credentials_encrypted');
-      await q.dropColumn('deliveries', 'target_credentials_encrypted');
-      await q.dropColumn('deliveries', 'schedule_started_after');
+      // plain DROP COLUMN (SQLite ≥ 3.35 and PostgreSQL), for the same reason as ADD COLUMN above
+      await q.query(`ALTER TABLE "uploads" DROP COLUMN "webhook_credentials_encrypted"`);
+      await q.query(`ALTER TABLE "webhook_endpoints" DROP COLUMN "url_credentials_encrypted"`);
+      await q.query(`ALTER TABLE "deliveries" DROP COLUMN "target_credentials_encrypted"`);
+      await q.query(`ALTER TABLE "deliveries" DROP COLUMN "schedule_started_after"`);
     }
   };
 }
