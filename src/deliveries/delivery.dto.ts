@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsISO8601, IsString, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsISO8601, IsString, IsUUID, Max, Min } from 'class-validator';
 import { Optional } from '../common/optional';
 import { StrictInt } from '../common/validation';
 import { EVENT_TYPES } from '../webhooks/webhook-endpoint.entity';
@@ -19,8 +19,9 @@ export class EndpointDeliveriesQueryDto {
   limit?: number;
 
   /** Beyond the seed: the `X-Next-Cursor` of the previous page. */
-  @Optional({ type: String })
+  @Optional({ type: String, minLength: 1 })
   @IsString()
+  @IsNotEmpty({ message: '$property must not be empty (omit it for the first page)' })
   cursor?: string;
 
   @Optional({ enum: DELIVERY_STATUSES })

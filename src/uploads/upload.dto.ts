@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
 import { Optional, OptionalNullable } from '../common/optional';
 import { StrictInt } from '../common/validation';
 import { UPLOAD_STATUSES } from './upload.entity';
@@ -52,8 +52,9 @@ export class ListUploadsQueryDto {
   @Max(100)
   limit?: number;
 
-  @Optional({ type: String })
+  @Optional({ type: String, minLength: 1 })
   @IsString()
+  @IsNotEmpty({ message: '$property must not be empty (omit it for the first page)' })
   cursor?: string;
 
   @Optional({ enum: UPLOAD_STATUSES })
