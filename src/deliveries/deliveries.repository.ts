@@ -239,7 +239,7 @@ export class DeliveriesRepository {
     if (!delivery) return null;
     const [payloads, attempts] = await Promise.all([
       this.loadPayloads([delivery.eventId]),
-      // Chronological (attempt numbers keep counting across manual retries, SPEC §5.8; time is the tiebreak-free order).
+      // Chronological; attempt numbers keep counting across manual retries (SPEC §5.8), so both orders agree.
       this.attempts.find({ where: { deliveryId: id }, order: { startedAt: 'ASC', attemptNumber: 'ASC' } }),
     ]);
     return { delivery, payload: payloads.get(delivery.eventId) ?? Buffer.alloc(0), attempts };
