@@ -16,14 +16,16 @@ import type { operations, paths } from './schema';
 
 // the generated types know every answer and the headers a client reads (issue 13)
 type CreateWebhookAnswers = operations['createWebhook']['responses'];
-export const typedRemaining: CreateWebhookAnswers[200]['headers']['X-RateLimit-Remaining'] = 59;
-export const typedRequestId: CreateWebhookAnswers[200]['headers']['X-Request-Id'] = 'req-1';
+// an undeclared header would type as unknown (openapi-typescript's index signature), which is not assignable here
+const declared = <T>(): T => undefined as unknown as T;
+export const typedRemaining: number = declared<CreateWebhookAnswers[200]['headers']['X-RateLimit-Remaining']>();
+export const typedRequestId: string = declared<CreateWebhookAnswers[200]['headers']['X-Request-Id']>();
+export const typedRetryAfter: number = declared<CreateWebhookAnswers[429]['headers']['Retry-After']>();
+export const typedUnauthorized: string = declared<operations['getMe']['responses'][401]['headers']['WWW-Authenticate']>();
+export const typedNextCursor: string | undefined = declared<operations['listWebhookDeliveries']['responses'][200]['headers']['X-Next-Cursor']>();
 export const typedMalformed: CreateWebhookAnswers[400]['content']['application/json'] = { detail: 'Malformed JSON body' };
 export const typedTooLarge: CreateWebhookAnswers[413]['content']['application/json'] = { detail: 'Request body too large' };
 export const typedTooMany: CreateWebhookAnswers[429]['content']['application/json'] = { detail: { error: 'rate_limit_exceeded' } };
-export const typedRetryAfter: CreateWebhookAnswers[429]['headers']['Retry-After'] = 30;
-export const typedUnauthorized: operations['getMe']['responses'][401]['headers']['WWW-Authenticate'] = 'Bearer';
-export const typedNextCursor: operations['listWebhookDeliveries']['responses'][200]['headers']['X-Next-Cursor'] = undefined;
 
 export async function runFlow(baseUrl: string, apiKey: string, receiverUrl: string, phones: string[]) {
   const client = createClient<paths>({ baseUrl, headers: { Authorization: 'Bearer ' + apiKey } });
