@@ -7,6 +7,7 @@ import { RateLimitGuard } from './auth/rate-limit.guard';
 import { BodyParserModule } from './common/body-parser.module';
 import { ErrorEnvelopeFilter } from './common/error.filter';
 import { loggerModule } from './ops/logging';
+import { QueryNamesInterceptor } from './common/query-names';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -57,6 +58,7 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: BearerAuthGuard },
         { provide: APP_GUARD, useExisting: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useExisting: HttpMetricsInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: QueryNamesInterceptor },
       ],
     };
   }

@@ -22,6 +22,8 @@ export { MetricsService } from './ops/metrics.service';
 export { ApiError } from './common/api-error';
 export type { ErrorDetail } from './common/api-error';
 export { CurrentPrincipal, Public, RequireScopes, RequireAnyScope } from './common/principal';
+export { Optional, OptionalNullable, IsNotNull } from './common/optional';
+export { ApiErrorResponses, completeContract } from './common/openapi';
 export type { Principal } from './common/principal';
 
 export { AuthModule } from './auth/auth.module';

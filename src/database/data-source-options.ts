@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { MIGRATIONS } from './migrations';
+import { migrationsFor } from './migrations';
 
 /**
  * One definition of the connection for the service, the CLI and the TypeORM CLI (ormconfig.ts).
@@ -11,7 +11,7 @@ import { MIGRATIONS } from './migrations';
 export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions['entities'] = []): DataSourceOptions {
   const common = {
     entities,
-    migrations: MIGRATIONS,
+    migrations: migrationsFor(config.secretsEncryptionKey),
     migrationsRun: false,
     synchronize: false,
     logging: false,

@@ -59,8 +59,8 @@ export class WebhookDeliveriesController {
 
   @Post('test')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'sendWebhookTestEvent', summary: 'Enqueue a sample event to this endpoint only' })
-  @ApiErrorResponses(400, 401, 403, 404, 429)
+  @ApiOperation({ operationId: 'sendWebhookTestEvent', summary: 'Enqueue a sample event to this endpoint only (409 on an inactive endpoint)' })
+  @ApiErrorResponses(400, 401, 403, 404, 409, 429)
   test(@CurrentPrincipal() p: Principal, @Param('id', UuidParamPipe) id: string, @Body() dto: TestEventDto): Promise<TestEventResponseDto> {
     return this.deliveries.sendTest(p, id, dto.event_type);
   }

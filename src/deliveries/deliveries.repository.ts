@@ -17,7 +17,11 @@ export interface ClaimedDelivery {
   webhookEndpointId: string | null;
   targetUrl: string;
   targetSecretEncrypted: string | null;
+  /** A per-request target URL's encrypted user info (targetUrl is masked). */
+  targetCredentialsEncrypted: string | null;
   attemptCount: number;
+  /** attempt_count when the current retry schedule started (a manual retry restarts it, SPEC §5.8). */
+  scheduleStartedAfter: number;
   createdAtMs: number;
   /** When the attempt became due (for a first attempt: the event, or the event plus a per-request delay). */
   dueAtMs: number;
@@ -58,7 +62,9 @@ export interface AttemptOutcome {
 /** What signing and sending to an endpoint need, read in one statement per batch. */
 export interface EndpointTarget {
   id: string;
+  /** Stored masked; its user info is `urlCredentialsEncrypted` (SPEC §5.3 Basic auth). */
   url: string;
+  urlCredentialsEncrypted: string | null;
   secretEncrypted: string;
   previousSecretEncrypted: string | null;
   previousSecretExpiresAtMs: number | null;
@@ -74,6 +80,8 @@ export interface NewDelivery {
   targetUrl: string;
   targetOrigin: string | null;
   targetSecretEncrypted: string | null;
+  /** A per-request target's user info, encrypted (target_url is stored masked); null for endpoints. */
+  targetCredentialsEncrypted: string | null;
   uploadId: string | null;
   nextRetryAtMs: number;
   createdAtMs: number;
@@ -133,11 +141,11 @@ export class DeliveriesRepository {
     for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
       const values = part.map((d) => [
         d.id, d.organizationId, d.eventId, d.eventType, d.webhookEndpointId, d.targetUrl, d.targetOrigin, d.targetSecretEncrypted,
-        d.uploadId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
+        d.targetCredentialsEncrypted, d.uploadId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
       ]);
       await this.db.execute(
         manager,
-        sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, upload_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`,
+        sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`,
       );
     }
   }
@@ -168,7 +176,7 @@ export class DeliveriesRepository {
         FROM cand LEFT JOIN busy ON busy.k = cand.k)
       UPDATE deliveries SET status = 'in_flight', locked_until = ${opts.now + opts.leaseMs}, locked_by = ${opts.token}, updated_at = ${opts.now}
       WHERE id IN (SELECT id FROM ranked WHERE slot <= ${opts.perEndpoint} ORDER BY next_retry_at, id LIMIT ${opts.limit})
-      RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, attempt_count, created_at, next_retry_at`;
+      RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, target_credentials_encrypted, attempt_count, schedule_started_after, created_at, next_retry_at`;
     const rows = await this.db.transaction((m) => this.db.rows(m, statement));
     return rows.map((r) => ({
       id: r.id as string,
@@ -178,7 +186,9 @@ export class DeliveriesRepository {
       webhookEndpointId: rowStrOrNull(r.webhook_endpoint_id),
       targetUrl: r.target_url as string,
       targetSecretEncrypted: rowStrOrNull(r.target_secret_encrypted),
+      targetCredentialsEncrypted: rowStrOrNull(r.target_credentials_encrypted),
       attemptCount: rowInt(r.attempt_count),
+      scheduleStartedAfter: rowInt(r.schedule_started_after ?? 0),
       createdAtMs: rowInt(r.created_at),
       dueAtMs: rowInt(r.next_retry_at ?? r.created_at),
       token: opts.token,
@@ -213,7 +223,7 @@ export class DeliveriesRepository {
     if (!endpointIds.length) return new Map();
     const rows = await this.db.rows(
       null,
-      this.db.sql`SELECT id, url, secret_encrypted, previous_secret_encrypted, previous_secret_expires_at FROM webhook_endpoints WHERE id IN (${list(endpointIds)})`,
+      this.db.sql`SELECT id, url, url_credentials_encrypted, secret_encrypted, previous_secret_encrypted, previous_secret_expires_at FROM webhook_endpoints WHERE id IN (${list(endpointIds)})`,
     );
     return new Map(
       rows.map((r) => [
@@ -221,6 +231,7 @@ export class DeliveriesRepository {
         {
           id: r.id as string,
           url: r.url as string,
+          urlCredentialsEncrypted: rowStrOrNull(r.url_credentials_encrypted),
           secretEncrypted: r.secret_encrypted as string,
           previousSecretEncrypted: rowStrOrNull(r.previous_secret_encrypted),
           previousSecretExpiresAtMs: rowIntOrNull(r.previous_secret_expires_at),
@@ -289,12 +300,15 @@ export class DeliveriesRepository {
     return r.affected ?? 0;
   }
 
-  /** Re-queue one delivery now as a new attempt of the same id (SPEC §5.8); in-flight ones are left alone. */
+  /**
+   * Re-queue one delivery now as a new attempt of the same id (SPEC §5.8); in-flight ones are left alone.
+   * Numbering keeps counting (attempt_count stays), the retry schedule starts again from its first step.
+   */
   async requeue(manager: EntityManager, id: string, now: Date): Promise<boolean> {
     const r = await manager
       .createQueryBuilder()
       .update(Delivery)
-      .set({ status: 'pending', nextRetryAt: now, attemptCount: 0, updatedAt: now })
+      .set({ status: 'pending', nextRetryAt: now, scheduleStartedAfter: () => 'attempt_count', updatedAt: now })
       .where("id = :id AND status IN ('pending', 'delivered', 'exhausted')", { id })
       .execute();
     return (r.affected ?? 0) > 0;
@@ -316,7 +330,7 @@ export class DeliveriesRepository {
       const r = await manager
         .createQueryBuilder()
         .update(Delivery)
-        .set({ status: 'pending', nextRetryAt: now, attemptCount: 0, updatedAt: now })
+        .set({ status: 'pending', nextRetryAt: now, scheduleStartedAfter: () => 'attempt_count', updatedAt: now })
         .where('id IN (:...ids)', { ids: ids.slice(i, i + 500) })
         .execute();
       n += r.affected ?? 0;
@@ -337,7 +351,7 @@ export class DeliveriesRepository {
     if (!delivery) return null;
     const [payloads, attempts] = await Promise.all([
       this.loadPayloads([delivery.eventId]),
-      // Chronological: a manual retry restarts the numbering, so attempt numbers alone do not order the history.
+      // Chronological; attempt numbers keep counting across manual retries (SPEC §5.8), so both orders agree.
       this.attempts.find({ where: { deliveryId: id }, order: { startedAt: 'ASC', attemptNumber: 'ASC' } }),
     ]);
     return { delivery, payload: payloads.get(delivery.eventId) ?? Buffer.alloc(0), attempts };

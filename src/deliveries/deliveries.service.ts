@@ -88,7 +88,13 @@ export class DeliveriesService implements OnModuleInit {
   }
 
   async sendTest(principal: Principal, endpointId: string, type: string): Promise<{ event_id: string; delivery_id: string }> {
-    await this.webhooks.get(principal, endpointId);
+    const endpoint = await this.webhooks.get(principal, endpointId);
+    // SPEC §5.8: an inactive endpoint's deliveries are held, so a test event would only wait there unseen
+    if (!endpoint.is_active) {
+      throw ApiError.conflict('invalid_state', 'The endpoint is inactive: re-enable it (PATCH is_active: true) to send a test event', {
+        is_active: false,
+      });
+    }
     const now = this.clock.now().toISOString();
     const upload = {
       id: '00000000-0000-4000-8000-000000000000',

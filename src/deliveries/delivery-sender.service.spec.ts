@@ -35,7 +35,9 @@ const claim = (over: Partial<ClaimedDelivery> = {}): ClaimedDelivery => ({
   webhookEndpointId: 'ep-1',
   targetUrl: 'unused',
   targetSecretEncrypted: null,
+  targetCredentialsEncrypted: null,
   attemptCount: 2,
+  scheduleStartedAfter: 0,
   createdAtMs: 0,
   dueAtMs: 0,
   token: 'tok-1',
@@ -81,10 +83,10 @@ describe('DeliverySender', () => {
   });
 
   it('signs with both schemes (both secrets during a rotation) against fixed vectors, body bytes unchanged', async () => {
-    const endpoint = { id: 'ep-1', url: `${origin}/hook`, secretEncrypted: `enc:${K}`, previousSecretEncrypted: `enc:${P}`, previousSecretExpiresAtMs: 1_700_000_000_001 };
+    const endpoint = { id: 'ep-1', url: `${origin}/hook`, secretEncrypted: `enc:${K}`, previousSecretEncrypted: `enc:${P}`, previousSecretExpiresAtMs: 1_700_000_000_001, urlCredentialsEncrypted: null };
     const secrets = sender.endpointSecrets(endpoint, 1_700_000_000_000);
     expect(secrets).toEqual([K, P]);
-    const outcome = await sender.send({ claim: claim(), target: sender.target(endpoint.url), secrets, body: BODY });
+    const outcome = await sender.send({ claim: claim(), target: sender.target(endpoint.url, null), secrets, body: BODY });
 
     expect(seen).toHaveLength(1);
     const [req] = seen;
@@ -106,14 +108,14 @@ describe('DeliverySender', () => {
   });
 
   it('signs with the current secret only once the previous one expired', () => {
-    const endpoint = { id: 'ep-1', url: 'x', secretEncrypted: `enc:${K}`, previousSecretEncrypted: `enc:${P}`, previousSecretExpiresAtMs: 1_700_000_000_000 };
+    const endpoint = { id: 'ep-1', url: 'x', secretEncrypted: `enc:${K}`, previousSecretEncrypted: `enc:${P}`, previousSecretExpiresAtMs: 1_700_000_000_000, urlCredentialsEncrypted: null };
     expect(sender.endpointSecrets(endpoint, 1_700_000_000_000)).toEqual([K]);
   });
 
-  it('sends URL credentials as Basic auth, never in the request line, and parses each target once', async () => {
-    const raw = `${origin.replace('http://', 'http://user:p%40ss%20w@')}/cred?x=1#frag`;
-    const target = sender.target(raw);
-    expect(sender.target(raw)).toBe(target);
+  it('sends URL credentials (stored encrypted, the URL masked) as Basic auth, never in the request line, and parses each target once', async () => {
+    const raw = `${origin.replace('http://', 'http://***:***@')}/cred?x=1#frag`;
+    const target = sender.target(raw, 'enc:user:p%40ss%20w');
+    expect(sender.target(raw, 'enc:user:p%40ss%20w')).toBe(target);
     expect(target.url).toBe(`${origin}/cred?x=1`);
     const outcome = await sender.send({ claim: claim({ webhookEndpointId: null }), target, secrets: [], body: BODY });
     expect(seen[0].url).toBe('/cred?x=1');
@@ -124,7 +126,7 @@ describe('DeliverySender', () => {
 
   it('a failure is scheduled, a 410 is marked gone', async () => {
     answer = 410;
-    const outcome = await sender.send({ claim: claim({ attemptCount: 0 }), target: sender.target(`${origin}/gone`), secrets: [K], body: BODY });
+    const outcome = await sender.send({ claim: claim({ attemptCount: 0 }), target: sender.target(`${origin}/gone`, null), secrets: [K], body: BODY });
     expect(outcome).toMatchObject({ status: 'pending', gone: true });
     expect(outcome.attempt).toMatchObject({ attemptNumber: 1, responseStatus: 410, errorClass: 'http_status', errorMessage: 'HTTP 410' });
     expect(outcome.nextRetryAt!.getTime()).toBeGreaterThan(1_700_000_000_000);

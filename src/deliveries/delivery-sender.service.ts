@@ -5,16 +5,16 @@ import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { createSafeDispatcher } from '../net/http-clients';
 import { AddressPolicy } from '../net/safe-lookup';
-import { basicAuthHeader, stripCredentials } from '../net/url-policy';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { AttemptOutcome, ClaimedDelivery, EndpointTarget } from './deliveries.repository';
 import { sendOnce, SendResult } from './delivery-sender';
 import { nextAttemptAt } from './retry-schedule';
 import { buildDeliveryHeaders } from '../webhooks/signer';
+import { sendingTarget } from '../webhooks/url-credentials';
 
 /** A target URL prepared once: what goes on the wire, and the Basic auth its credentials become. */
 export interface WireTarget {
-  /** As configured (an endpoint's current URL, credentials included): recorded on the delivery. */
+  /** As stored (an endpoint's current URL, user info masked): recorded on the delivery. */
   rawUrl: string;
   /** Without credentials and fragment. */
   url: string;
@@ -86,12 +86,16 @@ export class DeliverySender {
     });
   }
 
-  /** Throws for a URL that does not parse (nothing can be sent to it). */
-  target(rawUrl: string): WireTarget {
-    const known = this.targets.get(rawUrl);
+  /**
+   * The URL as stored (user info masked, SPEC §5.3) with its encrypted user info, ready for the wire. Throws for a
+   * URL that does not parse (nothing can be sent to it) and SecretUnavailableError for user info that no longer
+   * decrypts. Keyed by both, so an updated URL or new credentials are simply a new entry.
+   */
+  target(storedUrl: string, credentialsEncrypted: string | null): WireTarget {
+    const key = credentialsEncrypted ? `${storedUrl}\n${credentialsEncrypted}` : storedUrl;
+    const known = this.targets.get(key);
     if (known) return known;
-    const url = new URL(rawUrl);
-    return this.targets.set(rawUrl, { rawUrl, url: stripCredentials(url).toString(), authorization: basicAuthHeader(url) });
+    return this.targets.set(key, { rawUrl: storedUrl, ...sendingTarget(storedUrl, credentialsEncrypted, (c) => this.decrypt(c)) });
   }
 
   /** The current secret, plus the previous one during a rotation's overlap (SPEC §5.8). */
@@ -136,7 +140,7 @@ export class DeliverySender {
     const attemptNumber = claim.attemptCount + 1;
     const finishedAt = this.clock.now();
     const ok = r.errorClass === null && r.status !== null;
-    const next = ok ? null : nextAttemptAt({ failedAttempt: attemptNumber, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
+    const next = ok ? null : nextAttemptAt({ failedAttempt: attemptNumber, scheduleStartedAfter: claim.scheduleStartedAfter, nowMs: finishedAt.getTime(), status: r.status, retryAfter: r.retryAfter });
     return {
       deliveryId: claim.id,
       claimToken: claim.token,

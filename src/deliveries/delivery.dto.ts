@@ -1,14 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsISO8601, IsString, IsUUID, Max, Min } from 'class-validator';
+import { Optional } from '../common/optional';
 import { StrictInt } from '../common/validation';
 import { EVENT_TYPES } from '../webhooks/webhook-endpoint.entity';
 import { DELIVERY_STATUSES } from './delivery.entity';
 import { ERROR_CLASSES } from './delivery-attempt.entity';
 
+/** SPEC §1: event ids are not UUIDs but `evt_` + 24 lowercase hex characters. */
+export const EVENT_ID_SCHEMA = { type: String, pattern: '^evt_[0-9a-f]{24}$', example: 'evt_a1b2c3d4e5f67890abcdef12', description: '`evt_` + 24 lowercase hex characters' };
+
 export class EndpointDeliveriesQueryDto {
   /** Page size, 1–100. */
-  @ApiProperty({ required: false, default: 20, minimum: 1, maximum: 100 })
-  @IsOptional()
+  @Optional({ type: 'integer', default: 20, minimum: 1, maximum: 100 })
   @StrictInt()
   @IsInt()
   @Min(1)
@@ -16,20 +19,18 @@ export class EndpointDeliveriesQueryDto {
   limit?: number;
 
   /** Beyond the seed: the `X-Next-Cursor` of the previous page. */
-  @ApiProperty({ required: false })
-  @IsOptional()
+  @Optional({ type: String, minLength: 1 })
   @IsString()
+  @IsNotEmpty({ message: '$property must not be empty (omit it for the first page)' })
   cursor?: string;
 
-  @ApiProperty({ required: false, enum: DELIVERY_STATUSES })
-  @IsOptional()
+  @Optional({ enum: DELIVERY_STATUSES })
   @IsIn(DELIVERY_STATUSES)
   status?: (typeof DELIVERY_STATUSES)[number];
 }
 
 export class DeliveriesQueryDto extends EndpointDeliveriesQueryDto {
-  @ApiProperty({ required: false, format: 'uuid', description: 'Deliveries about one upload (endpoint and per-request ones)' })
-  @IsOptional()
+  @Optional({ type: String, format: 'uuid', description: 'Deliveries about one upload (endpoint and per-request ones)' })
   @IsUUID()
   upload_id?: string;
 }
@@ -52,7 +53,7 @@ export class WebhookDeliveryDto {
   id: string;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Null for a per-request webhook' })
   webhook_endpoint_id: string | null;
-  @ApiProperty({ example: 'evt_a1b2c3d4e5f67890abcdef12' })
+  @ApiProperty(EVENT_ID_SCHEMA)
   event_id: string;
   @ApiProperty({ example: 'upload.completed' })
   event_type: string;
@@ -120,7 +121,7 @@ export class RecoverResponseDto {
 }
 
 export class TestEventResponseDto {
-  @ApiProperty({ example: 'evt_a1b2c3d4e5f67890abcdef12' })
+  @ApiProperty(EVENT_ID_SCHEMA)
   event_id: string;
   @ApiProperty({ format: 'uuid' })
   delivery_id: string;
@@ -128,8 +129,7 @@ export class TestEventResponseDto {
 
 export class EndpointStatsQueryDto {
   /** How many hours back, 1–720 (30 days). */
-  @ApiProperty({ required: false, default: 24, minimum: 1, maximum: 720 })
-  @IsOptional()
+  @Optional({ type: 'integer', default: 24, minimum: 1, maximum: 720 })
   @StrictInt()
   @IsInt()
   @Min(1)

@@ -22,12 +22,16 @@ export class Delivery {
   @Column({ name: 'webhook_endpoint_id', ...uuidColumn, nullable: true })
   webhookEndpointId: string | null;
 
+  /** User info masked (`***`); a per-request target's user info is in target_credentials_encrypted. */
   @Column({ name: 'target_url', type: 'varchar', length: 2048 })
   targetUrl: string;
 
   /** Per-request targets: scheme + host + port of target_url, the key of their concurrency bound. Null for endpoints. */
   @Column({ name: 'target_origin', type: 'varchar', length: 2048, nullable: true })
   targetOrigin: string | null;
+  /** A per-request target URL's `user:password` (AES-GCM). Endpoint deliveries use the endpoint's. */
+  @Column({ name: 'target_credentials_encrypted', type: 'text', nullable: true, select: false })
+  targetCredentialsEncrypted: string | null;
 
   /** Per-request webhook secret (AES-GCM), when one was given. Endpoint secrets live on the endpoint. */
   @Column({ name: 'target_secret_encrypted', type: 'text', nullable: true, select: false })
@@ -41,6 +45,10 @@ export class Delivery {
 
   @Column({ name: 'attempt_count', type: 'integer', default: 0 })
   attemptCount: number;
+
+  /** attempt_count when the current retry schedule started: 0, or the count at the last manual retry (SPEC §5.8). */
+  @Column({ name: 'schedule_started_after', type: 'integer', default: 0 })
+  scheduleStartedAfter: number;
 
   @TimestampColumn({ name: 'next_retry_at', nullable: true })
   nextRetryAt: Date | null;

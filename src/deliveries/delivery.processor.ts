@@ -168,7 +168,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   private prepare(claim: ClaimedDelivery, endpoint: EndpointTarget | undefined, body: Buffer, nowMs: number): PreparedAttempt | { outcome: AttemptOutcome } | null {
     const rawUrl = endpoint ? endpoint.url : claim.targetUrl;
     try {
-      const target = this.sender.target(rawUrl);
+      const target = this.sender.target(rawUrl, endpoint ? endpoint.urlCredentialsEncrypted : claim.targetCredentialsEncrypted);
       const secrets = endpoint ? this.sender.endpointSecrets(endpoint, nowMs) : this.sender.requestSecrets(claim.targetSecretEncrypted);
       return { claim, target, secrets, body };
     } catch (e) {

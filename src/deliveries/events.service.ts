@@ -14,6 +14,8 @@ export interface RequestTarget {
   delaySeconds: number;
   /** The target's secret, already encrypted with SecretCipher (it is stored that way on the upload). */
   secretEncrypted?: string | null;
+  /** The URL's user info, encrypted (`url` is masked); see webhooks/url-credentials.ts. */
+  credentialsEncrypted?: string | null;
 }
 
 export interface PublishOptions {
@@ -72,7 +74,7 @@ export class EventsService {
       out.push(Object.assign(new Event(), { id, organizationId, type, apiVersion: API_VERSION_DATE, payload, uploadId, createdAt: now }));
       const base = { organizationId, eventId: id, eventType: type, uploadId, createdAtMs: nowMs };
       for (const e of await this.targets(manager, organizationId, type, options, subscribers)) {
-        deliveries.push({ ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetOrigin: null, targetSecretEncrypted: null, nextRetryAtMs: nowMs });
+        deliveries.push({ ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetOrigin: null, targetSecretEncrypted: null, targetCredentialsEncrypted: null, nextRetryAtMs: nowMs });
       }
       const target = options.requestTarget;
       if (target) {
@@ -83,6 +85,7 @@ export class EventsService {
           targetUrl: target.url,
           targetOrigin: new URL(target.url).origin,
           targetSecretEncrypted: target.secretEncrypted ?? null,
+          targetCredentialsEncrypted: target.credentialsEncrypted ?? null,
           nextRetryAtMs: nowMs + target.delaySeconds * 1000,
         });
       }

@@ -19,6 +19,18 @@ describe('retry schedule (SPEC §6.5)', () => {
     expect(nextAttemptAt({ failedAttempt: 6, nowMs: now, status: 500 })).toBeNull();
   });
 
+  it('after a manual retry the numbering keeps counting and the schedule restarts: up to six more attempts (SPEC §5.8)', () => {
+    // one automatic failure, then a manual retry: attempt 2 is the first of the new schedule
+    expect(nextAttemptAt({ failedAttempt: 2, scheduleStartedAfter: 1, nowMs: now, status: 500, random: mid })).toBe(now + 60_000);
+    // exhausted after the 6th, then retried by hand: attempts 7..11 follow the schedule from its first step
+    for (const [attempt, delay] of [[7, 60_000], [8, 300_000], [9, 1_800_000], [10, 7_200_000], [11, 43_200_000]]) {
+      expect(nextAttemptAt({ failedAttempt: attempt, scheduleStartedAfter: 6, nowMs: now, status: 500, random: mid })).toBe(now + delay);
+    }
+    expect(nextAttemptAt({ failedAttempt: 12, scheduleStartedAfter: 6, nowMs: now, status: 500 })).toBeNull();
+    // a start at or beyond the failed attempt cannot make a step below 1
+    expect(nextAttemptAt({ failedAttempt: 3, scheduleStartedAfter: 9, nowMs: now, status: 500, random: mid })).toBe(now + 60_000);
+  });
+
   it('jitters by at most ±10 %', () => {
     expect(nextAttemptAt({ failedAttempt: 1, nowMs: now, status: null, random: () => 0 })).toBe(now + 54_000);
     expect(nextAttemptAt({ failedAttempt: 1, nowMs: now, status: null, random: () => 0.999999 })).toBe(now + 66_000);

@@ -17,6 +17,11 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
 export interface RetryInput {
   /** 1-based number of the attempt that just failed. */
   failedAttempt: number;
+  /**
+   * Attempts made before the current schedule started: 0, or the attempt count at the last manual retry or
+   * recover (SPEC §5.8: numbering keeps counting, the schedule restarts, a retry buys up to six more attempts).
+   */
+  scheduleStartedAfter?: number;
   nowMs: number;
   status: number | null;
   retryAfter?: string | null;
@@ -29,8 +34,9 @@ export interface RetryInput {
  * to ±10 % jitter; a Retry-After on 429/503 can only push the next attempt later, never beyond 24 h.
  */
 export function nextAttemptAt(input: RetryInput): number | null {
-  if (input.failedAttempt >= MAX_ATTEMPTS) return null;
-  const base = RETRY_DELAYS_MS[input.failedAttempt - 1];
+  const step = input.failedAttempt - Math.max(0, Math.min(input.scheduleStartedAfter ?? 0, input.failedAttempt - 1));
+  if (step >= MAX_ATTEMPTS) return null;
+  const base = RETRY_DELAYS_MS[step - 1];
   const jitter = ((input.random ?? Math.random)() * 2 - 1) * JITTER_FRACTION;
   let delay = Math.round(base * (1 + jitter));
   if (input.status === 429 || input.status === 503) {

@@ -7,6 +7,7 @@ import { newId } from '../common/ids';
 import { validateInput } from '../common/validation';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { UrlChecker } from '../net/url-checker';
+import { sealUrl } from '../webhooks/url-credentials';
 import { CsvFormatError, PhoneColumnError, scanPhoneList, ScanResult } from './csv/phone-list-scanner';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
 import { parseUploadWebhook } from './upload-webhook';
@@ -21,7 +22,7 @@ export interface StoredCsv {
 }
 
 /** The per-request webhook as stored on the upload: URL checked, secret encrypted. */
-export type WebhookTarget = Pick<Upload, 'webhook' | 'webhookSecretEncrypted'>;
+export type WebhookTarget = Pick<Upload, 'webhook' | 'webhookSecretEncrypted' | 'webhookCredentialsEncrypted'>;
 
 /**
  * The `application/json` body of POST /api/v1/uploads: the entry cap first (413 before any entry is looked at, so
@@ -90,12 +91,19 @@ export class UploadIntake {
     }
   }
 
-  /** SPEC §7.1: the hash's shape, then its URL's safety (with DNS); the secret is kept encrypted only. */
+  /**
+   * SPEC §7.1: the hash's shape, then its URL's safety (with DNS). The secret and the URL's user info are kept
+   * encrypted only; the stored URL is masked.
+   */
   async webhookTarget(raw: unknown): Promise<WebhookTarget> {
-    if (raw === undefined) return { webhook: null, webhookSecretEncrypted: null };
+    if (raw === undefined) return { webhook: null, webhookSecretEncrypted: null, webhookCredentialsEncrypted: null };
     const hash = parseUploadWebhook(raw);
-    const url = (await this.urlChecker.check(hash.url)).toString();
-    return { webhook: { url, delay: hash.delay }, webhookSecretEncrypted: hash.secret ? this.cipher.encrypt(hash.secret) : null };
+    const sealed = sealUrl((await this.urlChecker.check(hash.url)).toString(), (s) => this.cipher.encrypt(s));
+    return {
+      webhook: { url: sealed.url, delay: hash.delay },
+      webhookSecretEncrypted: hash.secret ? this.cipher.encrypt(hash.secret) : null,
+      webhookCredentialsEncrypted: sealed.credentialsEncrypted,
+    };
   }
 }
 

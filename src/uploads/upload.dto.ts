@@ -1,17 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
+import { IsNotNull, Optional, OptionalNullable } from '../common/optional';
 import { StrictInt } from '../common/validation';
 import { UPLOAD_STATUSES } from './upload.entity';
 
 /** Seconds of `delay` on the webhook hash (SPEC §7.1). */
 export const MAX_WEBHOOK_DELAY = 604_800;
-
-/**
- * Present means validated, even when null: `@IsOptional()` would let an explicit null through as if absent
- * (a `"webhook": null` or `"delay": null` is a 400, as the hand-written checks had it).
- */
-const unlessAbsent = (property: string) => ValidateIf((o: Record<string, unknown>) => o[property] !== undefined);
 
 /** A non-empty string after trimming (a name of spaces is no name). */
 const NotBlank = () => Matches(/\S/, { message: '$property must not be blank' });
@@ -23,15 +18,13 @@ export class UploadWebhookHashDto {
   @NotBlank()
   url: string;
   /** Seconds to wait after processing ends, 1–604800; omit it to be notified at once. */
-  @ApiProperty({ required: false, minimum: 1, maximum: MAX_WEBHOOK_DELAY, example: 60 })
-  @unlessAbsent('delay')
+  @Optional({ type: 'integer', minimum: 1, maximum: MAX_WEBHOOK_DELAY, example: 60 })
   @IsInt()
   @Min(1)
   @Max(MAX_WEBHOOK_DELAY)
   delay?: number;
-  /** Optional signing secret, 16–128 characters; without it the notification is unsigned. */
-  @ApiProperty({ required: false, minLength: 16, maxLength: 128, writeOnly: true })
-  @IsOptional()
+  /** Optional signing secret, 16–128 characters; without it (or with `null`) the notification is unsigned. */
+  @OptionalNullable({ type: String, minLength: 16, maxLength: 128, writeOnly: true })
   @IsString()
   @Length(16, 128)
   secret?: string | null;
@@ -63,30 +56,28 @@ function ExactlyOneOf(other: string): PropertyDecorator {
 /** The `application/json` form of POST /api/v1/uploads (SPEC §4.3). The entry cap (413) is checked before this. */
 export class CreateUploadJsonDto {
   /** Default `api_upload_<12 hex>.csv`. */
-  @ApiProperty({ required: false, example: 'leads.csv' })
-  @unlessAbsent('filename')
+  @Optional({ type: String, minLength: 1, maxLength: 255, example: 'leads.csv' })
   @IsString()
   @NotBlank()
   @MaxLength(255)
   filename?: string;
   /** Exactly one of phone_numbers or contacts; at most 250,000 entries. */
   @ApiProperty({ required: false, type: [String], example: ['+14152345678', '(415) 234-5679'] })
+  // not Optional(): an absent list is checked too, so that "neither" is reported here
   @ValidateIf((o: CreateUploadJsonDto) => o.phone_numbers !== undefined || o.contacts === undefined)
+  @IsNotNull()
   @ExactlyOneOf('contacts')
   @IsArray()
   @IsPhoneEntry()
   phone_numbers?: Array<string | number>;
-  @ApiProperty({ required: false, type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
-  @unlessAbsent('contacts')
+  @Optional({ type: 'array', items: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }] } }, example: [{ phone: '+14152345678', name: 'Ada' }] })
   @IsArray()
   @IsContact()
   contacts?: Array<Record<string, string | number>>;
-  @ApiProperty({ required: false, description: 'Skip the carrier lookup of a classifier that makes one (default false)' })
-  @unlessAbsent('skip_mobile_lookup')
+  @Optional({ type: Boolean, description: 'Skip the carrier lookup of a classifier that makes one (default false)' })
   @IsBoolean()
   skip_mobile_lookup?: boolean;
-  @ApiProperty({ required: false, type: UploadWebhookHashDto })
-  @unlessAbsent('webhook')
+  @Optional({ type: UploadWebhookHashDto })
   @IsObject()
   @ValidateNested()
   @Type(() => UploadWebhookHashDto)
@@ -99,19 +90,16 @@ export class UploadMultipartFieldsDto {
   @IsString()
   @NotBlank()
   phone_column: string;
-  @ApiProperty({ required: false, enum: ['true', 'false'] })
-  @IsOptional()
+  @Optional({ enum: ['true', 'false'] })
   @IsIn(['true', 'false'])
   skip_mobile_lookup?: string;
-  @ApiProperty({ required: false })
-  @IsOptional()
+  @Optional({ type: String, minLength: 1, maxLength: 255 })
   @IsString()
   @NotBlank()
   @MaxLength(255)
   filename_override?: string;
   /** JSON-encoded; decoded and checked against UploadWebhookHashDto by the service (parseUploadWebhook). */
-  @ApiProperty({ required: false, description: 'JSON-encoded webhook hash', example: '{"url":"https://hooks.example.com/upload-done","delay":60}' })
-  @IsOptional()
+  @Optional({ type: String, description: 'JSON-encoded webhook hash', example: '{"url":"https://hooks.example.com/upload-done","delay":60}' })
   @IsString()
   webhook?: string;
 }
@@ -123,21 +111,19 @@ export class CreateUploadMultipartDto extends UploadMultipartFieldsDto {
 }
 
 export class ListUploadsQueryDto {
-  @ApiProperty({ required: false, default: 50, minimum: 1, maximum: 100 })
-  @IsOptional()
+  @Optional({ type: 'integer', default: 50, minimum: 1, maximum: 100 })
   @StrictInt()
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
-  @ApiProperty({ required: false })
-  @IsOptional()
+  @Optional({ type: String, minLength: 1 })
   @IsString()
+  @IsNotEmpty({ message: '$property must not be empty (omit it for the first page)' })
   cursor?: string;
 
-  @ApiProperty({ required: false, enum: UPLOAD_STATUSES })
-  @IsOptional()
+  @Optional({ enum: UPLOAD_STATUSES })
   @IsIn(UPLOAD_STATUSES)
   status?: (typeof UPLOAD_STATUSES)[number];
 }

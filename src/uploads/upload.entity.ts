@@ -96,6 +96,10 @@ export class Upload {
   @Column({ name: 'webhook_secret_encrypted', type: 'text', nullable: true, select: false })
   webhookSecretEncrypted: string | null;
 
+  /** The per-request webhook URL's `user:password` (AES-GCM); `webhook.url` holds it masked. */
+  @Column({ name: 'webhook_credentials_encrypted', type: 'text', nullable: true, select: false })
+  webhookCredentialsEncrypted: string | null;
+
   @TimestampColumn({ name: 'locked_until', nullable: true })
   lockedUntil: Date | null;
 

@@ -34,6 +34,12 @@ export class UploadsRepository {
     return row?.webhookSecretEncrypted ?? null;
   }
 
+  /** The per-request webhook URL's encrypted user info (the URL itself is stored masked). */
+  async findWebhookCredentials(id: string): Promise<string | null> {
+    const row = await this.uploads.createQueryBuilder('u').select(['u.id', 'u.webhookCredentialsEncrypted']).where('u.id = :id', { id }).getOne();
+    return row?.webhookCredentialsEncrypted ?? null;
+  }
+
   list(filter: { organizationId: string; status?: UploadStatus; cursor: CursorPosition | null; limit: number }): Promise<Upload[]> {
     const qb = this.uploads.createQueryBuilder('u').where('u.organization_id = :org', { org: filter.organizationId });
     if (filter.status) qb.andWhere('u.status = :st', { st: filter.status });

@@ -59,7 +59,7 @@ export class UploadsService {
   async assertCanUpload(principal: Principal): Promise<Organization> {
     const org = await this.auth.getOrganization(principal.organizationId);
     if (!org || org.subscriptionStatus !== 'active') {
-      throw ApiError.forbidden('subscription_required', 'An active subscription is required to create uploads');
+      throw ApiError.forbidden('subscription_required', 'An active subscription is required to create or cancel uploads');
     }
     return org;
   }
@@ -103,6 +103,7 @@ export class UploadsService {
 
   /** SPEC §4.5: before processing only; the refund is atomic with the state change; racing the processor, one wins. */
   async cancel(principal: Principal, id: string): Promise<CancelResponseDto> {
+    await this.assertCanUpload(principal); // like every write on /api/v1/uploads (SPEC §4.5)
     const upload = await this.find(principal, id);
     if (!(await this.lifecycle.cancel(upload))) throw await this.invalidState(upload, 'cancelled');
     return { status: 'cancelled', credits_refunded: upload.creditsCharged };
@@ -198,6 +199,7 @@ export class UploadsService {
       exceededDailyLimit: false,
       webhook: null,
       webhookSecretEncrypted: null,
+      webhookCredentialsEncrypted: null,
       lockedUntil: null,
       lockedBy: null,
       createdAt: now,

@@ -16,8 +16,13 @@ export class WebhookEndpoint {
   @Column({ name: 'user_id', ...uuidColumn })
   userId: string;
 
+  /** The URL with its user info masked (`***`); the user info itself is in url_credentials_encrypted. */
   @Column({ type: 'varchar', length: 2048 })
   url: string;
+
+  /** The URL's `user:password` (AES-256-GCM, see url-credentials.ts); read only by code that sends or compares. */
+  @Column({ name: 'url_credentials_encrypted', type: 'text', nullable: true, select: false })
+  urlCredentialsEncrypted: string | null;
 
   @Column({ type: 'varchar', length: 500, nullable: true })
   description: string | null;

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsIn, IsString, MaxLength } from 'class-validator';
+import { Optional, OptionalNullable } from '../common/optional';
 import { EVENT_TYPES } from './webhook-endpoint.entity';
 
 export class CreateWebhookDto {
@@ -11,15 +12,13 @@ export class CreateWebhookDto {
   url: string;
 
   /** Free-form, at most 500 characters. */
-  @ApiProperty({ required: false, example: 'production receiver', maxLength: 500, nullable: true })
-  @IsOptional()
+  @OptionalNullable({ type: String, example: 'production receiver', maxLength: 500 })
   @IsString()
   @MaxLength(500)
   description?: string | null;
 
   /** Event types to receive. Default: ["upload.completed", "upload.failed"]. */
-  @ApiProperty({ required: false, enum: EVENT_TYPES, isArray: true, example: ['upload.created', 'upload.completed', 'upload.failed'] })
-  @IsOptional()
+  @Optional({ enum: EVENT_TYPES, isArray: true, example: ['upload.created', 'upload.completed', 'upload.failed'] })
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()
@@ -29,21 +28,18 @@ export class CreateWebhookDto {
 
 export class UpdateWebhookDto {
   /** A changed URL is ping-verified with the existing secret before anything is saved. */
-  @ApiProperty({ required: false, example: 'https://hooks.example.com/optimaldial-v2', maxLength: 2048 })
-  @IsOptional()
+  @Optional({ type: String, example: 'https://hooks.example.com/optimaldial-v2', maxLength: 2048 })
   @IsString()
   url?: string;
 
-  @ApiProperty({ required: false, maxLength: 500, nullable: true, example: 'staging receiver' })
-  @IsOptional()
-  @ValidateIf((_, v) => v !== null)
+  /** `null` clears the description. */
+  @OptionalNullable({ type: String, maxLength: 500, example: 'staging receiver' })
   @IsString()
   @MaxLength(500)
   description?: string | null;
 
   /** Replaces the current list (no merge). */
-  @ApiProperty({ required: false, enum: EVENT_TYPES, isArray: true, example: ['upload.completed'] })
-  @IsOptional()
+  @Optional({ enum: EVENT_TYPES, isArray: true, example: ['upload.completed'] })
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()
@@ -51,8 +47,7 @@ export class UpdateWebhookDto {
   events?: string[];
 
   /** true re-enables (resets consecutive_failures, clears disabled_at, releases held deliveries); false disables. */
-  @ApiProperty({ required: false, example: true })
-  @IsOptional()
+  @Optional({ type: Boolean, example: true })
   @IsBoolean()
   is_active?: boolean;
 }

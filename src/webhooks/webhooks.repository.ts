@@ -61,9 +61,10 @@ export class WebhooksRepository {
     return rows.filter((e) => (e.events as string[]).includes(type));
   }
 
-  findByIds(ids: string[]): Promise<WebhookEndpoint[]> {
+  /** URLs with their encrypted user info: only for code that sends, or compares a new URL with the stored one. */
+  findUrlsWithCredentials(ids: string[]): Promise<Array<Pick<WebhookEndpoint, 'id' | 'url' | 'urlCredentialsEncrypted'>>> {
     if (!ids.length) return Promise.resolve([]);
-    return this.endpoints.createQueryBuilder('e').where('e.id IN (:...ids)', { ids }).getMany();
+    return this.endpoints.createQueryBuilder('e').select(['e.id', 'e.url', 'e.urlCredentialsEncrypted']).where('e.id IN (:...ids)', { ids }).getMany();
   }
 
   /**

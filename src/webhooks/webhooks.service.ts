@@ -10,6 +10,7 @@ import { UrlChecker } from '../net/url-checker';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { CreateWebhookDto, CreateWebhookResponseDto, DeletedResponseDto, RotateSecretResponseDto, UpdateWebhookDto, WebhookEndpointResponseDto } from './webhook.dto';
 import { presentWebhook } from './webhooks.presenter';
+import { openUrl, SealedUrl, sealUrl } from './url-credentials';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookPingService } from './webhook-ping.service';
 import { WebhooksRepository } from './webhooks.repository';
@@ -48,11 +49,13 @@ export class WebhooksService {
     const secret = generateWebhookSecret();
     await this.verifyByPing(url, [secret], null);
     const now = this.clock.now();
+    const sealed = this.seal(url);
     const webhook = Object.assign(new WebhookEndpoint(), {
       id: newId(),
       organizationId: principal.organizationId,
       userId: principal.userId,
-      url: url.toString(),
+      url: sealed.url,
+      urlCredentialsEncrypted: sealed.credentialsEncrypted,
       description: dto.description ?? null,
       events: (dto.events ?? DEFAULT_EVENTS) as SubscribableEventType[],
       isActive: true,
@@ -85,12 +88,14 @@ export class WebhooksService {
     const patch: Partial<WebhookEndpoint> = {};
     if (dto.url !== undefined) {
       const url = await this.urls.check(dto.url);
-      if (url.toString() !== endpoint.url) {
+      if (url.toString() !== (await this.fullUrl(endpoint.id, endpoint.url))) {
         // "with the existing secret" (SPEC §5.6): every secret the endpoint currently signs with, so during a
         // rotation's overlap the ping carries both signatures like any delivery (SPEC §5.8).
         const secrets = await this.signingSecrets(endpoint.id);
         await this.verifyByPing(url, secrets, endpoint.id);
-        patch.url = url.toString();
+        const sealed = this.seal(url);
+        patch.url = sealed.url;
+        patch.urlCredentialsEncrypted = sealed.credentialsEncrypted;
         patch.verifiedAt = this.clock.now();
       }
     }
@@ -161,8 +166,14 @@ export class WebhooksService {
     return this.repo.findActiveForEvent(manager, organizationId, type);
   }
 
-  findByIds(ids: string[]): Promise<WebhookEndpoint[]> {
-    return this.repo.findByIds(ids);
+
+  private seal(url: URL): SealedUrl {
+    return sealUrl(url.toString(), (s) => this.cipher.encrypt(s));
+  }
+
+  private async fullUrl(id: string, storedUrl: string): Promise<string> {
+    const [row] = await this.repo.findUrlsWithCredentials([id]);
+    return openUrl(storedUrl, row?.urlCredentialsEncrypted ?? null, (c) => this.cipher.decrypt(c));
   }
 
   /** Inside a transaction pass its manager: on PostgreSQL a read without it borrows a second pooled connection. */

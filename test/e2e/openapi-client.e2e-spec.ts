@@ -12,12 +12,26 @@ import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
  */
 const FLOW = `
 import createClient from 'openapi-fetch';
-import type { paths } from './schema';
+import type { operations, paths } from './schema';
+
+// the generated types know every answer and the headers a client reads (issue 13)
+type CreateWebhookAnswers = operations['createWebhook']['responses'];
+// an undeclared header would type as unknown (openapi-typescript's index signature), which is not assignable here
+const declared = <T>(): T => undefined as unknown as T;
+export const typedRemaining: number = declared<CreateWebhookAnswers[200]['headers']['X-RateLimit-Remaining']>();
+export const typedRequestId: string = declared<CreateWebhookAnswers[200]['headers']['X-Request-Id']>();
+export const typedRetryAfter: number = declared<CreateWebhookAnswers[429]['headers']['Retry-After']>();
+export const typedUnauthorized: string = declared<operations['getMe']['responses'][401]['headers']['WWW-Authenticate']>();
+export const typedNextCursor: string | undefined = declared<operations['listWebhookDeliveries']['responses'][200]['headers']['X-Next-Cursor']>();
+export const typedMalformed: CreateWebhookAnswers[400]['content']['application/json'] = { detail: 'Malformed JSON body' };
+export const typedTooLarge: CreateWebhookAnswers[413]['content']['application/json'] = { detail: 'Request body too large' };
+export const typedTooMany: CreateWebhookAnswers[429]['content']['application/json'] = { detail: { error: 'rate_limit_exceeded' } };
 
 export async function runFlow(baseUrl: string, apiKey: string, receiverUrl: string, phones: string[]) {
   const client = createClient<paths>({ baseUrl, headers: { Authorization: 'Bearer ' + apiKey } });
   const webhook = await client.POST('/api/v1/webhooks', { body: { url: receiverUrl, events: ['upload.created'], description: 'typed client' } });
   if (!webhook.data) throw new Error('create webhook failed: ' + JSON.stringify(webhook.error));
+  const rateLimitRemaining = Number(webhook.response.headers.get('X-RateLimit-Remaining'));
   const endpointId: string = webhook.data.webhook.id;
   const secret: string = webhook.data.secret;
   const upload = await client.POST('/api/v1/uploads', { body: { filename: 'typed.csv', phone_numbers: phones } });
@@ -27,7 +41,7 @@ export async function runFlow(baseUrl: string, apiKey: string, receiverUrl: stri
   const deliveries = await client.GET('/api/v1/webhooks/{id}/deliveries', { params: { path: { id: endpointId }, query: { limit: 10 } } });
   if (!deliveries.data) throw new Error('list deliveries failed');
   const missing = await client.GET('/api/v1/uploads/{id}', { params: { path: { id: '00000000-0000-4000-8000-000000000000' } } });
-  return { endpointId, secret, uploadId, validRows, deliveries: deliveries.data, missingStatus: missing.response.status, missingError: missing.error };
+  return { rateLimitRemaining, endpointId, secret, uploadId, validRows, deliveries: deliveries.data, missingStatus: missing.response.status, missingError: missing.error };
 }
 `;
 
@@ -37,6 +51,8 @@ import type { paths } from './schema';
 const client = createClient<paths>({ baseUrl: 'http://x' });
 void client.POST('/api/v1/webhooks', { body: { description: 'no url' } });
 void client.GET('/api/v1/no-such-route');
+import type { operations } from './schema';
+export const notANumber: operations['createWebhook']['responses'][200]['headers']['X-RateLimit-Remaining'] = 'sixty';
 `;
 
 function typeErrors(dir: string, file: string): string[] {
@@ -87,6 +103,7 @@ describe('typed client generated from openapi.json', () => {
     const wrong = typeErrors(dir, 'wrong.ts');
     expect(wrong.length).toBeGreaterThanOrEqual(2);
     expect(wrong.join('\n')).toMatch(/url/);
+    expect(wrong.join('\n')).toMatch(/'string' is not assignable to type 'number'/);
 
     const js = ts.transpileModule(FLOW, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
     writeFileSync(join(dir, 'flow.js'), js.outputText);
@@ -97,6 +114,7 @@ describe('typed client generated from openapi.json', () => {
     const out = await runFlow(`http://127.0.0.1:${port}`, org.apiKey, `${receiver.url}/hook`, phones);
 
     expect(out.secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.rateLimitRemaining).toBeGreaterThanOrEqual(0);
     expect(out.validRows).toBe(120);
     expect(out.deliveries).toHaveLength(1);
     expect(out.deliveries[0]).toMatchObject({ event_type: 'upload.created' });
