@@ -10,7 +10,7 @@ import { AttemptOutcome, ClaimedDelivery, EndpointTarget } from './deliveries.re
 import { sendOnce, SendResult } from './delivery-sender';
 import { nextAttemptAt } from './retry-schedule';
 import { buildDeliveryHeaders } from '../webhooks/signer';
-import { sendingTarget } from '../webhooks/url-credentials';
+import { sendingTarget } from '../net/url-credentials';
 
 /** A target URL prepared once: what goes on the wire, and the Basic auth its credentials become. */
 export interface WireTarget {

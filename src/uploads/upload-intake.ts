@@ -7,7 +7,7 @@ import { newId } from '../common/ids';
 import { validateInput } from '../common/validation';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { UrlChecker } from '../net/url-checker';
-import { sealUrl } from '../webhooks/url-credentials';
+import { sealUrl } from '../net/url-credentials';
 import { CsvFormatError, PhoneColumnError, scanPhoneList, ScanResult } from './csv/phone-list-scanner';
 import { FILE_STORAGE, FileStorage } from './storage/file-storage';
 import { parseUploadWebhook } from './upload-webhook';

@@ -10,7 +10,7 @@ import { UrlChecker } from '../net/url-checker';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { CreateWebhookDto, CreateWebhookResponseDto, DeletedResponseDto, RotateSecretResponseDto, UpdateWebhookDto, WebhookEndpointResponseDto } from './webhook.dto';
 import { presentWebhook } from './webhooks.presenter';
-import { openUrl, SealedUrl, sealUrl } from './url-credentials';
+import { openUrl, SealedUrl, sealUrl } from '../net/url-credentials';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookPingService } from './webhook-ping.service';
 import { WebhooksRepository } from './webhooks.repository';

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../../config/app-config';
 import { SecretCipher } from '../../crypto/secret-cipher';
-import { openUrl, sealUrl } from '../../webhooks/url-credentials';
+import { openUrl, sealUrl } from '../../net/url-credentials';
 
 /**
  * Issue 13:

@@ -1,4 +1,4 @@
-import { basicAuthHeader, redactCredentials, stripCredentials } from '../net/url-policy';
+import { basicAuthHeader, redactCredentials, stripCredentials } from './url-policy';
 
 /**
  * Webhook URLs may carry `user:password@` (sent as HTTP Basic auth, SPEC §5.3). At rest the URL column holds the
