@@ -41,7 +41,7 @@ export * from './webhooks/webhook.dto';
 
 export { DeliveriesModule } from './deliveries/deliveries.module';
 export { EventsService } from './deliveries/events.service';
-export type { PublishOptions, RequestTarget } from './deliveries/events.service';
+export type { EventToPublish, PublishOptions, RequestTarget } from './deliveries/events.service';
 export { DeliveriesService } from './deliveries/deliveries.service';
 export { DeliveryProcessor } from './deliveries/delivery.processor';
 export type { Event } from './deliveries/event.entity';

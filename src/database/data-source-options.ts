@@ -34,6 +34,9 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
     ...common,
     type: 'better-sqlite3',
     database: config.sqlitePath,
+    // The delivery hot path's multi-row statements differ by row count (one text per batch size): keep them all
+    // prepared instead of re-preparing past TypeORM's default of 100.
+    statementCacheSize: 1000,
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 10000');
