@@ -185,7 +185,9 @@ describe('issue 13: honest answers', () => {
       const url = `${r.url.replace('http://', 'http://carol:old%20pw@')}/legacy`;
       const id = (await t.http.post('/api/v1/webhooks').set(org.auth).send({ url }).expect(200)).body.webhook.id;
       const ds = t.get(DataSource);
-      await ds.undoLastMigration({ transaction: 'each' });
+      // undo back to before the contract migration (later migrations are undone and re-run with it)
+      const later = ds.migrations.filter((m) => Number(/\d{13}/.exec(m.name ?? m.constructor.name)?.[0]) >= 1732300013000).length;
+      for (let i = 0; i < later; i++) await ds.undoLastMigration({ transaction: 'each' });
       try {
         // what the service wrote before this migration: the URL with its credentials, in plain text
         const [plain] = await rows('SELECT url FROM webhook_endpoints WHERE id = ?', [id]);

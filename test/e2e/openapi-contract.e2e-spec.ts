@@ -96,6 +96,7 @@ describe('every operation, every documented status, checked against /docs-json (
     await call('GET', `/api/v1/webhooks/${id}`, { expect: 200 });
     await call('PATCH', `/api/v1/webhooks/${id}`, { body: { description: null, events: ['upload.completed'] }, expect: 200 });
     await call('POST', `/api/v1/webhooks/${id}/rotate-secret`, { expect: 200 });
+    await call('GET', `/api/v1/webhooks/${id}/stats?hours=24`, { expect: 200 });
     const page = await call('GET', `/api/v1/webhooks/${id}/deliveries?limit=1`, { expect: 200 });
     expect(page.headers['x-next-cursor']).toEqual(expect.any(String)); // two deliveries, one per page
     await call('POST', `/api/v1/webhooks/${id}/deliveries/${delivery.id}/retry`, { expect: 200 });

@@ -141,7 +141,7 @@ describe('GET /api/v1/webhooks/{id}/stats (SPEC §5.8)', () => {
     const op = doc.paths['/api/v1/webhooks/{id}/stats'].get;
     expect(op.operationId).toBe('getWebhookStats');
     expect(op.parameters.find((p: any) => p.name === 'hours')).toMatchObject({ in: 'query', required: false, schema: { minimum: 1, maximum: 720, default: 24 } });
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '404', '500']);
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '403', '404', '413', '500']);
     const ref = op.responses['200'].content['application/json'].schema.$ref as string;
     const schema = doc.components.schemas[ref.split('/').pop()!];
     expect(Object.keys(schema.properties).sort()).toEqual(['attempts', 'buckets', 'held', 'hours', 'p50_ms', 'p95_ms', 'pending', 'success_rate']);
