@@ -19,6 +19,7 @@ import { DnsResolver } from './net/safe-lookup';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 import { UploadsModule } from './uploads/uploads.module';
+import { ContactsModule } from './contacts/contacts.module';
 
 export interface AppModuleOptions {
   config?: AppConfig;
@@ -47,6 +48,7 @@ export class AppModule {
         WebhooksModule,
         DeliveriesModule,
         UploadsModule,
+        ContactsModule,
         ...(options.imports ?? []),
       ],
       providers: [

@@ -241,6 +241,7 @@ export class DeliveriesRepository {
     organizationId: string;
     endpointId?: string;
     uploadId?: string;
+    contactId?: string;
     status?: DeliveryStatus;
     cursor: CursorPosition | null;
     limit: number;
@@ -248,6 +249,7 @@ export class DeliveriesRepository {
     const qb = this.deliveries.createQueryBuilder('d').where('d.organization_id = :org', { org: filter.organizationId });
     if (filter.endpointId) qb.andWhere('d.webhook_endpoint_id = :ep', { ep: filter.endpointId });
     if (filter.uploadId) qb.andWhere('d.upload_id = :up', { up: filter.uploadId });
+    if (filter.contactId) qb.andWhere('d.contact_id = :ct', { ct: filter.contactId });
     if (filter.status) qb.andWhere('d.status = :st', { st: filter.status });
     if (filter.cursor) {
       const c = filter.cursor;

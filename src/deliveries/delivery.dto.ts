@@ -32,6 +32,11 @@ export class DeliveriesQueryDto extends EndpointDeliveriesQueryDto {
   @IsOptional()
   @IsUUID()
   upload_id?: string;
+
+  @ApiProperty({ required: false, format: 'uuid', description: 'Deliveries about one contact (endpoint and callback ones)' })
+  @IsOptional()
+  @IsUUID()
+  contact_id?: string;
 }
 
 export class RecoverDto {
@@ -71,6 +76,8 @@ export class WebhookDeliveryDto {
   target_url: string;
   @ApiProperty({ type: String, format: 'uuid', nullable: true })
   upload_id: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  contact_id: string | null;
   @ApiProperty({ format: 'date-time' })
   created_at: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })

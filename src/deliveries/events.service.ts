@@ -20,6 +20,8 @@ export interface RequestTarget {
 
 export interface PublishOptions {
   uploadId?: string | null;
+  /** The contact the event is about (SPEC §11.5), for `GET /deliveries?contact_id=`. */
+  contactId?: string | null;
   /** Deliver to this URL too (no endpoint, no subscription check). */
   requestTarget?: RequestTarget | null;
   /** Only to this endpoint (the `test` route): no other subscriber, and its subscription list is not consulted. */
@@ -50,7 +52,7 @@ export class EventsService {
     const endpoints = options.onlyEndpointId
       ? [await this.webhooks.findForOrganization(organizationId, options.onlyEndpointId)].filter((e) => e !== null)
       : await this.webhooks.findActiveForEvent(manager, organizationId, type);
-    const base = { organizationId, eventId: id, eventType: type, uploadId: options.uploadId ?? null, status: 'pending' as const, attemptCount: 0 };
+    const base = { organizationId, eventId: id, eventType: type, uploadId: options.uploadId ?? null, contactId: options.contactId ?? null, status: 'pending' as const, attemptCount: 0 };
     const rows: Delivery[] = endpoints.map((e) =>
       Object.assign(new Delivery(), { ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetSecretEncrypted: null, nextRetryAt: now, createdAt: now, updatedAt: now }),
     );
