@@ -34,7 +34,7 @@ export async function allContacts(t: TestApp, org: TestOrg): Promise<Array<Recor
   const out: Array<Record<string, any>> = [];
   let cursor: string | null = null;
   do {
-    const res = await t.http.get(`/api/v1/contacts?limit=100${cursor ? `&cursor=${cursor}` : ''}`).set(org.auth).expect(200);
+    const res: { body: { data: Array<Record<string, any>>; next_cursor: string | null } } = await t.http.get(`/api/v1/contacts?limit=100${cursor ? `&cursor=${cursor}` : ''}`).set(org.auth).expect(200);
     out.push(...res.body.data);
     cursor = res.body.next_cursor;
   } while (cursor);
