@@ -80,10 +80,11 @@ export class ContactProcessor implements OnApplicationBootstrap, BeforeApplicati
       const now = this.clock.now();
       let finished = 0;
       await this.db.transaction(async (m) => {
+        const applied = await this.repo.finishBatch(m, token, batch.map((c, i) => ({ id: c.id, outcome: outcomes[i] })), now);
         for (let i = 0; i < batch.length; i++) {
           const c = batch[i];
           const o = outcomes[i];
-          if (!(await this.repo.finish(m, c.id, token, o, now))) continue; // lease lost: whoever holds it reports
+          if (!applied.has(c.id)) continue; // lease lost (expired and re-claimed): whoever holds it now reports
           finished++;
           const done = Object.assign(new Contact(), c, o, { completedAt: now, updatedAt: now, lockedUntil: null, lockedBy: null });
           const data = { contact: presentContact(done) };

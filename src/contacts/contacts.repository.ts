@@ -118,15 +118,33 @@ export class ContactsRepository {
     return rows;
   }
 
-  /** The finishing write, only while this worker still holds the lease; returns whether it applied. */
-  async finish(manager: EntityManager, id: string, token: string, outcome: ContactOutcome, now: Date): Promise<boolean> {
-    const r = await manager
-      .createQueryBuilder()
-      .update(Contact)
-      .set({ ...outcome, completedAt: now, updatedAt: now, lockedUntil: null, lockedBy: null })
-      .where("id = :id AND status = 'processing' AND locked_by = :token", { id, token })
-      .execute();
-    return (r.affected ?? 0) === 1;
+  /**
+   * The finishing write of a batch, in the caller's transaction: one UPDATE per distinct outcome (a batch has a
+   * handful: the classifier's statuses × line types, plus each failure), each only for rows this worker still
+   * holds. Returns the ids that were finished here; the others were taken over after a lease expiry.
+   */
+  async finishBatch(manager: EntityManager, token: string, items: Array<{ id: string; outcome: ContactOutcome }>, now: Date): Promise<Set<string>> {
+    const groups = new Map<string, { outcome: ContactOutcome; ids: string[] }>();
+    for (const it of items) {
+      const k = JSON.stringify([it.outcome.status, it.outcome.optimaldialStatus, it.outcome.lineType, it.outcome.errorMessage]);
+      const g = groups.get(k);
+      if (g) g.ids.push(it.id);
+      else groups.set(k, { outcome: it.outcome, ids: [it.id] });
+    }
+    const applied = new Set<string>();
+    const p = (i: number) => this.db.param(i);
+    for (const { outcome, ids } of groups.values()) {
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const sql =
+          `UPDATE contacts SET status = ${p(1)}, optimaldial_status = ${p(2)}, line_type = ${p(3)}, error_message = ${p(4)}, ` +
+          `completed_at = ${p(5)}, updated_at = ${p(6)}, locked_until = NULL, locked_by = NULL ` +
+          `WHERE status = 'processing' AND locked_by = ${p(7)} AND id IN (${chunk.map((_, j) => p(8 + j)).join(', ')}) RETURNING id`;
+        const params = [outcome.status, outcome.optimaldialStatus, outcome.lineType, outcome.errorMessage, now.getTime(), now.getTime(), token, ...chunk];
+        for (const r of returnedRows(await manager.query(sql, params))) applied.add(r.id as string);
+      }
+    }
+    return applied;
   }
 
   async extendLease(token: string, until: number): Promise<void> {

@@ -239,9 +239,9 @@ describe('contact processing and events (SPEC §11.5, §6)', () => {
     // the dead worker's late finish cannot overwrite or publish twice
     const repo = t.get(ContactsRepository);
     const lateWrite = await t.get(DatabaseService).transaction((m) =>
-      repo.finish(m, ids[0], 'dead-worker:1', { status: 'failed', optimaldialStatus: null, lineType: null, errorMessage: 'late' }, t.clock.now()),
+      repo.finishBatch(m, 'dead-worker:1', [{ id: ids[0], outcome: { status: 'failed', optimaldialStatus: null, lineType: null, errorMessage: 'late' } }], t.clock.now()),
     );
-    expect(lateWrite).toBe(false);
+    expect([...lateWrite]).toEqual([]);
     expect((await get(org, ids[0])).status).toBe('completed');
     expect(await balance(t, org)).toBe(6);
   });
