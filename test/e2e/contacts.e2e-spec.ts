@@ -1,4 +1,5 @@
 import { AuthService } from '../../src/auth/auth.service';
+import { ContactsService } from '../../src/contacts/contacts.service';
 import { ISO_MS, UUID, validPhone, validPhones } from '../support/factories';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
 import { allContacts, balance, CONTACT_FIELDS, contactsOrg } from './contacts.helpers';
@@ -289,6 +290,19 @@ describe('Contacts API (SPEC §11)', () => {
       expect(new Set(answers.map((r) => r.body.id)).size).toBe(1);
       expect(answers.every((r) => r.headers['idempotency-mismatch'] === undefined)).toBe(true);
       expect(await balance(t, org)).toBe(99);
+      expect(await allContacts(t, org)).toHaveLength(1);
+    });
+
+    it('20 identical creates racing inside the service (no HTTP pacing): the unique index decides, one row, one charge', async () => {
+      const org = await contactsOrg(t, { credits: 10 });
+      const keys = await t.get(AuthService).listKeys(org.organizationId);
+      const principal = { organizationId: org.organizationId, userId: org.userId, apiKeyId: keys[0].id, scopes: keys[0].scopes };
+      const service = t.get(ContactsService);
+      const results = await Promise.all(Array.from({ length: 20 }, () => service.create(principal, { phone: validPhone(55), idempotency_key: 'race-2' })));
+      expect(new Set(results.map((r) => r.contact.id)).size).toBe(1);
+      expect(results.filter((r) => !r.existing)).toHaveLength(1);
+      expect(results.every((r) => !r.idempotencyMismatch)).toBe(true);
+      expect(await balance(t, org)).toBe(9);
       expect(await allContacts(t, org)).toHaveLength(1);
     });
 
