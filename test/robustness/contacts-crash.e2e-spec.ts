@@ -169,15 +169,18 @@ describe(`contacts: kill -9 during processing (${CONTACTS} contacts, ${KILLS} ki
         const before = Number((await db.all(`SELECT COUNT(*) AS n FROM contacts WHERE status = 'completed'`))[0].n);
         const target = before + Math.round((CONTACTS - cancelled.size) / (KILLS + 2));
         const w = spawnWorker(processingEnv);
-        // kill as soon as `target` contacts are completed: mid-queue, and almost always mid-batch (a claimed
-        // batch is `processing` from its claim to its commit)
+        // kill once `target` contacts are completed and a batch is claimed (`processing` from its claim to its
+        // commit): mid-queue and mid-batch
         const deadline = Date.now() + START_MS;
         let exitedEarly = false;
         void w.exited.then(() => (exitedEarly = true));
         for (;;) {
-          const n = Number((await db.all(`SELECT COUNT(*) AS n FROM contacts WHERE status = 'completed'`))[0].n);
-          if (n >= target || exitedEarly || Date.now() > deadline) break;
-          await sleep(5);
+          const [r] = await db.all(
+            `SELECT SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS c, SUM(CASE WHEN status = 'processing' THEN 1 ELSE 0 END) AS p FROM contacts`,
+          );
+          // past the target and with a batch claimed (right after a commit the next claim has not happened yet)
+          if ((Number(r.c ?? 0) >= target && Number(r.p ?? 0) > 0) || exitedEarly || Date.now() > deadline) break;
+          await sleep(2);
         }
         w.child.kill('SIGKILL');
         await w.exited;
