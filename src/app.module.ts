@@ -21,6 +21,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 import { DeliveriesModule } from './deliveries/deliveries.module';
 import { UploadsModule } from './uploads/uploads.module';
 import { PanelModule } from './panel/panel.module';
+import { ContactsModule } from './contacts/contacts.module';
 
 export interface AppModuleOptions {
   config?: AppConfig;
@@ -50,6 +51,7 @@ export class AppModule {
         DeliveriesModule,
         UploadsModule,
         PanelModule,
+        ContactsModule,
         ...(options.imports ?? []),
       ],
       providers: [

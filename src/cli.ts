@@ -17,6 +17,7 @@ import { DatabaseModule } from './database/database.module';
 const USAGE = `Usage: npm run -s cli -- <command> [options]
   org:create --name <name> --owner-email <email> [--credits N] [--subscription active|inactive] [--daily-row-limit N]
   org:subscription --org <id> --status active|inactive
+  org:features --org <id> [--enable a,b] [--disable c]   (features: single_contact_api)
   credits:add --org <id> --amount N
   user:add --org <id> --email <email> [--role owner|member]
   user:remove --id <user id>
@@ -79,6 +80,12 @@ async function run(auth: AuthService, command: string, flags: Record<string, str
     case 'org:subscription':
       allowOnly(flags, ['org', 'status']);
       return { organization: presentOrganization(await auth.setSubscription(need(flags, 'org'), need(flags, 'status') as SubscriptionStatus)) };
+    case 'org:features': {
+      allowOnly(flags, ['org', 'enable', 'disable']);
+      const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+      if (flags.enable === undefined && flags.disable === undefined) throw new UsageError('--enable or --disable is required');
+      return { organization: presentOrganization(await auth.setFeatures(need(flags, 'org'), { enable: list(flags.enable), disable: list(flags.disable) })) };
+    }
     case 'credits:add':
       allowOnly(flags, ['org', 'amount']);
       return { organization: presentOrganization(await auth.addCredits(need(flags, 'org'), int(flags, 'amount') ?? Number(need(flags, 'amount')))) };

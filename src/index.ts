@@ -60,3 +60,12 @@ export { FILE_STORAGE } from './uploads/storage/file-storage';
 export type { FileStorage } from './uploads/storage/file-storage';
 export { PHONE_CLASSIFIER, OfflinePhoneClassifier } from './uploads/phone/phone-classifier';
 export type { PhoneClassifier, PhoneClassification, ClassifyOptions } from './uploads/phone/phone-classifier';
+
+export { ContactsModule } from './contacts/contacts.module';
+export { ContactsService, CONTACTS_FEATURE } from './contacts/contacts.service';
+export type { CreateContactResult } from './contacts/contacts.service';
+export { ContactProcessor } from './contacts/contact.processor';
+export type { Contact, ContactStatus } from './contacts/contact.entity';
+export * from './contacts/contact.dto';
+export { FEATURES } from './auth/features';
+export type { Feature } from './auth/features';

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'silent',
     DELIVERY_PROCESSOR_ENABLED: 'false',
     UPLOAD_PROCESSOR_ENABLED: 'false',
+    CONTACT_PROCESSOR_ENABLED: 'false',
   });
   const app = await createApp({ config });
   await app.init();

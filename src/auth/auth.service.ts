@@ -13,6 +13,7 @@ import { OrganizationsRepository } from './organizations.repository';
 import { isScope, Scope, SCOPES } from '../common/scopes';
 import { presentOrganization } from './auth.presenters';
 import { MeResponseDto } from './me.dto';
+import { FEATURES, isFeature } from './features';
 import { User, UserRole } from './user.entity';
 
 export interface CreateOrganizationInput {
@@ -147,6 +148,27 @@ export class AuthService {
     await this.requireOrganization(organizationId);
     await this.orgs.update(organizationId, { ...patch, updatedAt: this.clock.now() });
     return (await this.orgs.findById(organizationId))!;
+  }
+
+  /**
+   * Enables and/or disables organization features (SPEC §3.1, e.g. `single_contact_api` for the Contacts API).
+   * Unknown names, a name in both lists, or neither list → AuthInputError. Idempotent.
+   */
+  async setFeatures(organizationId: string, change: { enable?: string[]; disable?: string[] }): Promise<Organization> {
+    const enable = change.enable ?? [];
+    const disable = change.disable ?? [];
+    if (!enable.length && !disable.length) throw new AuthInputError('give at least one feature to enable or disable');
+    for (const f of [...enable, ...disable]) if (!isFeature(f)) throw new AuthInputError(`unknown feature "${f}" (valid: ${FEATURES.join(', ')})`);
+    const both = enable.filter((f) => disable.includes(f));
+    if (both.length) throw new AuthInputError(`feature "${both[0]}" cannot be enabled and disabled at once`);
+    const org = await this.requireOrganization(organizationId);
+    const features = [...new Set([...org.features.filter((f) => !disable.includes(f)), ...enable])].sort();
+    await this.orgs.update(organizationId, { features, updatedAt: this.clock.now() });
+    return (await this.orgs.findById(organizationId))!;
+  }
+
+  async hasFeature(organizationId: string, feature: string): Promise<boolean> {
+    return (await this.orgs.findById(organizationId))?.features.includes(feature) ?? false;
   }
 
   /** GET /api/v1/me: the caller's organization and key. */

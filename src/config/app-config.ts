@@ -40,6 +40,13 @@ export interface UploadConfig {
   tickMs: number;
 }
 
+export interface ContactConfig {
+  processorEnabled: boolean;
+  batchSize: number;
+  leaseMs: number;
+  tickMs: number;
+}
+
 export class AppConfig {
   readonly nodeEnv: string;
   readonly port: number;
@@ -61,6 +68,7 @@ export class AppConfig {
   readonly rateLimit: RateLimitConfig;
   readonly delivery: DeliveryConfig;
   readonly upload: UploadConfig;
+  readonly contact: ContactConfig;
   readonly downloadSigningKey: Buffer;
 
   constructor(values: Omit<AppConfig, never>) {
@@ -153,6 +161,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     delivery: deliveryConfig(r),
     upload: uploadConfig(r),
+    contact: contactConfig(r),
   });
 }
 
@@ -240,5 +249,14 @@ function uploadConfig(r: EnvReader): UploadConfig {
     maxJsonBodyBytes: r.int('UPLOAD_MAX_JSON_BODY_BYTES', 64 * 1024 * 1024, 1024),
     leaseMs: r.int('UPLOAD_LEASE_MS', 300_000, 1000),
     tickMs: r.int('UPLOAD_TICK_MS', 2000, 50),
+  };
+}
+
+function contactConfig(r: EnvReader): ContactConfig {
+  return {
+    processorEnabled: r.bool('CONTACT_PROCESSOR_ENABLED', true),
+    batchSize: r.int('CONTACT_BATCH_SIZE', 200, 1, 5000),
+    leaseMs: r.int('CONTACT_LEASE_MS', 60_000, 1000),
+    tickMs: r.int('CONTACT_TICK_MS', 1000, 50),
   };
 }

@@ -19,6 +19,7 @@ export function presentDelivery(d: Delivery): WebhookDeliveryDto {
     last_error: d.lastError,
     target_url: redactCredentials(d.targetUrl),
     upload_id: d.uploadId,
+    contact_id: d.contactId,
     created_at: d.createdAt.toISOString(),
     delivered_at: iso(d.deliveredAt),
   };

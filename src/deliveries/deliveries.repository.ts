@@ -83,6 +83,7 @@ export interface NewDelivery {
   /** A per-request target's user info, encrypted (target_url is stored masked); null for endpoints. */
   targetCredentialsEncrypted: string | null;
   uploadId: string | null;
+  contactId: string | null;
   nextRetryAtMs: number;
   createdAtMs: number;
 }
@@ -141,11 +142,11 @@ export class DeliveriesRepository {
     for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
       const values = part.map((d) => [
         d.id, d.organizationId, d.eventId, d.eventType, d.webhookEndpointId, d.targetUrl, d.targetOrigin, d.targetSecretEncrypted,
-        d.targetCredentialsEncrypted, d.uploadId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
+        d.targetCredentialsEncrypted, d.uploadId, d.contactId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
       ]);
       await this.db.execute(
         manager,
-        sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`,
+        sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, contact_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`,
       );
     }
   }
@@ -362,6 +363,7 @@ export class DeliveriesRepository {
     organizationId: string;
     endpointId?: string;
     uploadId?: string;
+    contactId?: string;
     status?: DeliveryStatus;
     cursor: CursorPosition | null;
     limit: number;
@@ -369,6 +371,7 @@ export class DeliveriesRepository {
     const qb = this.deliveries.createQueryBuilder('d').where('d.organization_id = :org', { org: filter.organizationId });
     if (filter.endpointId) qb.andWhere('d.webhook_endpoint_id = :ep', { ep: filter.endpointId });
     if (filter.uploadId) qb.andWhere('d.upload_id = :up', { up: filter.uploadId });
+    if (filter.contactId) qb.andWhere('d.contact_id = :ct', { ct: filter.contactId });
     if (filter.status) qb.andWhere('d.status = :st', { st: filter.status });
     if (filter.cursor) {
       const c = filter.cursor;

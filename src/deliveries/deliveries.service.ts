@@ -46,11 +46,12 @@ export class DeliveriesService implements OnModuleInit {
   }
 
   async list(principal: Principal, q: DeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
-    if (!q.upload_id) requireScope(principal, 'webhooks:manage');
+    if (!q.upload_id && !q.contact_id) requireScope(principal, 'webhooks:manage');
     const limit = q.limit ?? 20;
     const rows = await this.repo.list({
       organizationId: principal.organizationId,
       uploadId: q.upload_id,
+      contactId: q.contact_id,
       status: q.status,
       cursor: decodeCursor(q.cursor),
       limit,
@@ -61,7 +62,7 @@ export class DeliveriesService implements OnModuleInit {
   async get(principal: Principal, id: string): Promise<DeliveryDetailDto> {
     const found = await this.repo.findWithPayload(principal.organizationId, id);
     if (!found) throw ApiError.notFound('Delivery not found');
-    if (!found.delivery.uploadId) requireScope(principal, 'webhooks:manage');
+    if (!found.delivery.uploadId && !found.delivery.contactId) requireScope(principal, 'webhooks:manage');
     return {
       ...presentDelivery(found.delivery),
       payload: JSON.parse(found.payload.toString('utf8')),
@@ -108,7 +109,7 @@ export class DeliveriesService implements OnModuleInit {
       created_at: now,
       ...(type === 'upload.completed' ? { completed_at: now } : {}),
     };
-    const data: Record<string, unknown> = { upload, test: true };
+    const data: Record<string, unknown> = type.startsWith('contact.') ? { contact: sampleContact(type, principal.organizationId, now), test: true } : { upload, test: true };
     if (type === 'upload.failed') data.error_message = 'This is a test event';
     const event = await this.db.transaction((m) => this.events.publish(m, principal.organizationId, type, data, { onlyEndpointId: endpointId }));
     // Looked up by event, not among the newest rows: another instance's clock may run slightly ahead of ours.
@@ -170,4 +171,25 @@ function requireScope(principal: Principal, scope: 'webhooks:manage'): void {
   if (!principal.scopes.includes(scope)) {
     throw ApiError.insufficientScope(scope);
   }
+}
+
+/** A sample SPEC §11.1 Contact for `POST /webhooks/{id}/test` with a contact event type. */
+function sampleContact(type: string, organizationId: string, now: string): Record<string, unknown> {
+  const completed = type === 'contact.completed';
+  return {
+    id: '00000000-0000-4000-8000-000000000000',
+    organization_id: organizationId,
+    phone: '+14152345678',
+    properties: {},
+    status: completed ? 'completed' : 'failed',
+    optimaldial_status: completed ? 'Likely Answer' : null,
+    line_type: completed ? 'mobile' : null,
+    error_message: completed ? null : 'This is a test event',
+    message: null,
+    credits_charged: 1,
+    callback_url: null,
+    created_at: now,
+    updated_at: now,
+    completed_at: now,
+  };
 }

@@ -33,6 +33,10 @@ export class DeliveriesQueryDto extends EndpointDeliveriesQueryDto {
   @Optional({ type: String, format: 'uuid', description: 'Deliveries about one upload (endpoint and per-request ones)' })
   @IsUUID()
   upload_id?: string;
+
+  @Optional({ type: String, format: 'uuid', description: 'Deliveries about one contact (endpoint and callback ones)' })
+  @IsUUID()
+  contact_id?: string;
 }
 
 export class RecoverDto {
@@ -72,6 +76,8 @@ export class WebhookDeliveryDto {
   target_url: string;
   @ApiProperty({ type: String, format: 'uuid', nullable: true })
   upload_id: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  contact_id: string | null;
   @ApiProperty({ format: 'date-time' })
   created_at: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })

@@ -40,6 +40,9 @@ export class Delivery {
   @Column({ name: 'upload_id', ...uuidColumn, nullable: true })
   uploadId: string | null;
 
+  @Column({ name: 'contact_id', ...uuidColumn, nullable: true })
+  contactId: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status: DeliveryStatus;
 

@@ -20,6 +20,8 @@ export interface RequestTarget {
 
 export interface PublishOptions {
   uploadId?: string | null;
+  /** The contact the event is about (SPEC §11.5), for `GET /deliveries?contact_id=`. */
+  contactId?: string | null;
   /** Deliver to this URL too (no endpoint, no subscription check). */
   requestTarget?: RequestTarget | null;
   /** Only to this endpoint (the `test` route): no other subscriber, and its subscription list is not consulted. */
@@ -72,7 +74,7 @@ export class EventsService {
       const uploadId = options.uploadId ?? null;
       rows.push({ id, organizationId, type, apiVersion: API_VERSION_DATE, payload, uploadId, createdAtMs: nowMs });
       out.push(Object.assign(new Event(), { id, organizationId, type, apiVersion: API_VERSION_DATE, payload, uploadId, createdAt: now }));
-      const base = { organizationId, eventId: id, eventType: type, uploadId, createdAtMs: nowMs };
+      const base = { organizationId, eventId: id, eventType: type, uploadId, contactId: options.contactId ?? null, createdAtMs: nowMs };
       for (const e of await this.targets(manager, organizationId, type, options, subscribers)) {
         deliveries.push({ ...base, id: newId(), webhookEndpointId: e.id, targetUrl: e.url, targetOrigin: null, targetSecretEncrypted: null, targetCredentialsEncrypted: null, nextRetryAtMs: nowMs });
       }

@@ -1,6 +1,6 @@
 import { contentDisposition } from './files.controller';
 import { parseUploadWebhook } from './upload-webhook';
-import { humanError } from './human-error';
+import { humanError } from '../common/human-error';
 
 describe('parseUploadWebhook (SPEC §7.1)', () => {
   it('accepts a url alone (delay 0), delay 1 and 604800, secrets of 16 and 128 characters, and a JSON string', () => {

@@ -5,7 +5,7 @@ import { Organization } from '../auth/organization.entity';
 import { Clock, startOfUtcDay } from '../common/clock';
 import { DatabaseService } from '../database/database.service';
 import { EventsService, RequestTarget } from '../deliveries/events.service';
-import { humanError } from './human-error';
+import { humanError } from '../common/human-error';
 import { ResultPaths } from './result-files';
 import { SignedUrls } from './signed-urls';
 import { Upload } from './upload.entity';

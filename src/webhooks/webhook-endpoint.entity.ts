@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { TimestampColumn, uuidColumn } from '../database/columns';
 
-export const EVENT_TYPES = ['upload.created', 'upload.completed', 'upload.failed'] as const;
+export const EVENT_TYPES = ['upload.created', 'upload.completed', 'upload.failed', 'contact.completed', 'contact.failed'] as const;
 export type SubscribableEventType = (typeof EVENT_TYPES)[number];
 export const DEFAULT_EVENTS: SubscribableEventType[] = ['upload.completed', 'upload.failed'];
 

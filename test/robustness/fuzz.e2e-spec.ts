@@ -78,6 +78,9 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
     bWebhook: '',
     bUpload: '',
     bDelivery: '',
+    aContact: '',
+    aDiscarded: '',
+    bContact: '',
     cursor: '',
     signedFile: '',
   };
@@ -87,6 +90,7 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
   const failures: string[] = [];
   const stats = { requests: 0, byStatus: new Map<number, number>(), rejectedWritesVerified: 0, readsVerified: 0, accepted: 0, raw: 0, heavy: 0 };
   const ledger = new Map<string, number>(); // organization id → expected credit change
+  const chargedContacts = new Set<string>(); // an idempotent repeat answers 200 with a contact charged before
 
   beforeAll(async () => {
     receiver = await Receiver.http();
@@ -126,6 +130,12 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
     Object.assign(ids, { aWebhook: a.webhook, aCompleted: a.upload, aDelivery: a.delivery, bWebhook: b.webhook, bUpload: b.upload, bDelivery: b.delivery });
     ids.aUpload = (await t.http.post('/api/v1/uploads').set(A.auth).send({ phone_numbers: validPhones(120, (phoneSeq += 1000)) }).expect(200)).body.id;
     ids.cursor = (await t.http.get('/api/v1/uploads?limit=1').set(A.auth).expect(200)).body.next_cursor;
+    // the Contacts API (SPEC §11) is enabled for every fuzzed organization
+    for (const org of [A, B, broke, inactive]) await auth.setFeatures(org.organizationId, { enable: ['single_contact_api'] });
+    ids.aContact = (await t.http.post('/api/v1/contacts').set(A.auth).send({ phone: validPhones(1, (phoneSeq += 1000))[0] }).expect(200)).body.id;
+    ids.aDiscarded = (await t.http.post('/api/v1/contacts').set(A.auth).send({ phone: validPhones(1, (phoneSeq += 1000))[0] }).expect(200)).body.id;
+    await t.http.delete(`/api/v1/contacts/${ids.aDiscarded}`).set(A.auth).expect(200);
+    ids.bContact = (await t.http.post('/api/v1/contacts').set(B.auth).send({ phone: validPhones(1, (phoneSeq += 1000))[0] }).expect(200)).body.id;
     const signed = await t.http.get(`/api/v1/uploads/${ids.aCompleted}/download/processed`).set(A.auth).expect(200);
     const u = new URL(signed.body.download_url);
     ids.signedFile = u.pathname + u.search;
@@ -197,12 +207,20 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
 
   /** Accepted uploads and cancels move credits; everything else must not. */
   function account(c: Case, o: Outcome): void {
-    if (o.status >= 300 || !c.org) return;
+    // status 0 = no answer (recorded as a failure by record()): nothing to account, and no body to read
+    if (o.status < 200 || o.status >= 300 || !c.org) return;
     const body = o.json as Record<string, unknown>;
     if (c.method === 'POST' && /^\/api\/v1\/uploads\/?$/.test(c.path)) {
       ledger.set(c.org.organizationId, (ledger.get(c.org.organizationId) ?? 0) - Number(body.credits_charged));
     }
     if (c.method === 'DELETE' && c.path.startsWith('/api/v1/uploads/') && body.status === 'cancelled') {
+      ledger.set(c.org.organizationId, (ledger.get(c.org.organizationId) ?? 0) + Number(body.credits_refunded));
+    }
+    if (c.method === 'POST' && /^\/api\/v1\/contacts\/?$/.test(c.path) && !chargedContacts.has(String(body.id))) {
+      chargedContacts.add(String(body.id));
+      ledger.set(c.org.organizationId, (ledger.get(c.org.organizationId) ?? 0) - Number(body.credits_charged));
+    }
+    if (c.method === 'DELETE' && c.path.startsWith('/api/v1/contacts/') && body.status === 'cancelled') {
       ledger.set(c.org.organizationId, (ledger.get(c.org.organizationId) ?? 0) + Number(body.credits_refunded));
     }
   }
@@ -647,7 +665,7 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
         break;
       }
       case 'GET /api/v1/deliveries': {
-        const q = listQuery(r, ['pending', 'in_flight', 'delivered', 'exhausted'], ['upload_id']);
+        const q = listQuery(r, ['pending', 'in_flight', 'delivered', 'exhausted'], ['upload_id', 'contact_id']);
         c = { label: `deliveries ${q.label}`, method: 'GET', path: '/api/v1/deliveries', query: q.query, headers: {}, expect: q.expect };
         break;
       }
@@ -682,6 +700,25 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
         const good = r.chance(0.7);
         const kind = good ? r.pick(['original', 'processed', 'processed-filtered']) : enc(String(r.pick(['', 'Processed', 'processed_filtered', '..', 'original%00', 'x'.repeat(500), '😀']) ?? ''));
         c = { label: `download ${id.label} kind ${kind.slice(0, 20)}`, method: 'GET', path: `/api/v1/uploads/${id.id}/download/${kind}`, headers: {}, expect: id.any || kind === '..' || kind === '' ? undefined : good ? (id.expect ?? [200]) : [404], unroutable: id.any || kind === '..' || kind === '' };
+        break;
+      }
+      case 'POST /api/v1/contacts': {
+        const valid: Record<string, unknown> = { phone: validPhones(1, (phoneSeq += 1))[0], properties: { name: 'fuzz', n: r.int(1000), ok: true, none: null }, idempotency_key: r.hex(16) };
+        if (r.chance(0.3)) Object.assign(valid, { callback_url: `${receiver.url}/ok/contact`, callback_secret: 's'.repeat(20) });
+        const m: Mutation = r.chance(0.25) ? { body: json(valid), label: 'valid' } : mutateBody(r, valid, Object.keys(valid));
+        c = { label: `create contact ${m.label}`, method: 'POST', path: '/api/v1/contacts', headers: m.headers ?? JSON_CT, body: m.body, expect: m.label === 'valid' ? [200, 202] : undefined, preGuard: m.preGuard };
+        break;
+      }
+      case 'GET /api/v1/contacts': {
+        const q = listQuery(r, ['queued', 'processing', 'completed', 'failed', 'discarded']);
+        c = { label: `contacts ${q.label}`, method: 'GET', path: '/api/v1/contacts', query: q.query, headers: {}, expect: q.expect };
+        break;
+      }
+      case 'GET /api/v1/contacts/{id}':
+      case 'DELETE /api/v1/contacts/{id}': {
+        // A's contact for reads; a discarded one for cancels (so a cancel of an own id is always 409 invalid_state)
+        const id = withIds(route.method === 'DELETE' ? ids.aDiscarded : ids.aContact, ids.bContact);
+        c = { label: `${key} ${id.label}`, method: route.method as Method, path: `/api/v1/contacts/${id.id}`, headers: {}, expect: id.any ? undefined : (id.expect ?? (route.method === 'GET' ? [200] : [409])) };
         break;
       }
       default:

@@ -17,7 +17,7 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? -1 : null)))));
   }
 
-  static async start(env: Record<string, string>, port: number): Promise<ServiceProcess> {
+  static async start(env: Record<string, string>, port: number, startTimeoutMs = 60_000): Promise<ServiceProcess> {
     const root = join(__dirname, '../..');
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
       cwd: root,
@@ -28,8 +28,13 @@ export class ServiceProcess {
     const collect = (d: Buffer) => sp.logs.push(...d.toString('utf8').split('\n').filter(Boolean));
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    if (env.HTTP_ENABLED === 'false') await sp.waitForLog(/running as a worker/, 60_000);
-    else await sp.waitForHealth(60_000);
+    try {
+      if (env.HTTP_ENABLED === 'false') await sp.waitForLog(/running as a worker/, startTimeoutMs);
+      else await sp.waitForHealth(startTimeoutMs);
+    } catch (e) {
+      child.kill('SIGKILL'); // a service that did not come up must not outlive the test
+      throw e;
+    }
     return sp;
   }
 

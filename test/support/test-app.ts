@@ -67,6 +67,7 @@ export async function createTestApp(options: { env?: Env; imports?: DynamicModul
     SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     DELIVERY_PROCESSOR_ENABLED: 'false',
     UPLOAD_PROCESSOR_ENABLED: 'false',
+    CONTACT_PROCESSOR_ENABLED: 'false',
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...options.env,
   });

@@ -2,6 +2,8 @@ import { MigrationInterface } from 'typeorm';
 import { Auth1732300000000 } from './1732300000000-auth';
 import { WebhooksDeliveries1732300001000 } from './1732300001000-webhooks-deliveries';
 import { Uploads1732300002000 } from './1732300002000-uploads';
+import { Contacts1732300003000 } from './1732300003000-contacts';
+import { DeliveryContactId1732300004000 } from './1732300004000-delivery-contact-id';
 import { DeliveryTargetOrigin1732300012000 } from './1732300012000-delivery-target-origin';
 import { contractMigration } from './1732300013000-contract';
 import { WebhookStats1732300016000 } from './1732300016000-webhook-stats';
@@ -15,6 +17,8 @@ export function migrationsFor(secretsKey: Buffer): Array<new () => MigrationInte
     Auth1732300000000,
     WebhooksDeliveries1732300001000,
     Uploads1732300002000,
+    Contacts1732300003000,
+    DeliveryContactId1732300004000,
     DeliveryTargetOrigin1732300012000,
     contractMigration(secretsKey),
     WebhookStats1732300016000,
