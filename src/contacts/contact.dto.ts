@@ -2,19 +2,18 @@ import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import {
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   Length,
   Max,
   MaxLength,
   Min,
   MinLength,
-  ValidateIf,
   ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
   Validate,
 } from 'class-validator';
+import { Optional } from '../common/optional';
 import { StrictInt } from '../common/validation';
 import { CONTACT_STATUSES, ContactPropertyValue } from './contact.entity';
 
@@ -54,9 +53,6 @@ export class ContactPropertiesConstraint implements ValidatorConstraintInterface
   }
 }
 
-// `null` is a value, not an absence (SPEC §1): optional fields are validated whenever they are present.
-const present = (_: object, v: unknown) => v !== undefined;
-
 export class CreateContactDto {
   /** Any common US/Canadian format; normalized to E.164. */
   @ApiProperty({ example: '(415) 234-5678' })
@@ -65,56 +61,48 @@ export class CreateContactDto {
   phone: string;
 
   /** Echoed back: at most 50 keys (≤ 64 characters), values string (≤ 1,000 characters), number, boolean or null. */
-  @ApiProperty({
-    required: false,
+  @Optional({
     type: 'object',
     maxProperties: MAX_PROPERTIES,
     additionalProperties: { oneOf: [{ type: 'string', maxLength: MAX_PROPERTY_STRING, nullable: true }, { type: 'number' }, { type: 'boolean' }] },
     example: { first_name: 'Ada', crm_id: 1234 },
   } as unknown as ApiPropertyOptions)
-  @ValidateIf(present)
   @Validate(ContactPropertiesConstraint)
   properties?: Record<string, ContactPropertyValue>;
 
   /** Where contact.completed / contact.failed is POSTed (SPEC §5.3 URL rules). */
-  @ApiProperty({ required: false, example: 'https://hooks.example.com/contact-done' })
-  @ValidateIf(present)
+  @Optional({ type: String, example: 'https://hooks.example.com/contact-done' })
   @IsString()
   @MaxLength(4096)
   callback_url?: string;
 
   /** Signs the callback (16–128 characters); only with callback_url. Without it the callback is unsigned. */
-  @ApiProperty({ required: false, minLength: 16, maxLength: 128 })
-  @ValidateIf(present)
+  @Optional({ type: String, minLength: 16, maxLength: 128, writeOnly: true })
   @IsString()
   @MinLength(16)
   @MaxLength(128)
   callback_secret?: string;
 
   /** Scoped per (organization, API key): a repeat returns the existing contact, never a second charge. */
-  @ApiProperty({ required: false, minLength: 1, maxLength: 255 })
-  @ValidateIf(present)
+  @Optional({ type: String, minLength: 1, maxLength: 255 })
   @IsString()
   @Length(1, 255)
   idempotency_key?: string;
 }
 
 export class ListContactsQueryDto {
-  @ApiProperty({ required: false, default: 50, minimum: 1, maximum: 100 })
-  @IsOptional()
+  @Optional({ type: 'integer', default: 50, minimum: 1, maximum: 100 })
   @StrictInt()
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
-  @ApiProperty({ required: false, description: 'The next_cursor of the previous page' })
-  @IsOptional()
+  @Optional({ type: String, description: 'The next_cursor of the previous page' })
   @IsString()
   cursor?: string;
 
-  @ApiProperty({ required: false, enum: CONTACT_STATUSES })
-  @IsOptional()
+  @Optional({ enum: CONTACT_STATUSES })
   @IsIn(CONTACT_STATUSES)
   status?: (typeof CONTACT_STATUSES)[number];
 }

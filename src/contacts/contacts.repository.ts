@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { CursorPosition } from '../common/cursor';
 import { DatabaseService } from '../database/database.service';
+import { list, raw, SqlValue } from '../database/sql';
 import { Contact, ContactStatus } from './contact.entity';
 
 /** What a finished classification writes (SPEC §11.5). */
@@ -31,12 +32,6 @@ const INSERT_COLUMNS: Array<[string, (c: Contact) => unknown]> = [
   ['updated_at', (c) => c.updatedAt.getTime()],
 ];
 
-/** TypeORM returns `[rows, count]` for UPDATE … RETURNING on PostgreSQL and the rows elsewhere. */
-const returnedRows = (raw: unknown): Array<Record<string, unknown>> => {
-  const r = Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw;
-  return Array.isArray(r) ? r : [];
-};
-
 @Injectable()
 export class ContactsRepository {
   constructor(
@@ -50,11 +45,9 @@ export class ContactsRepository {
    * Returns whether this call inserted it.
    */
   async insertUnlessDuplicate(manager: EntityManager, contact: Contact): Promise<boolean> {
-    const p = (i: number) => this.db.param(i + 1);
-    const sql =
-      `INSERT INTO contacts (${INSERT_COLUMNS.map(([c]) => c).join(', ')}) VALUES (${INSERT_COLUMNS.map((_, i) => p(i)).join(', ')}) ` +
-      `ON CONFLICT DO NOTHING RETURNING id`;
-    const rows = returnedRows(await manager.query(sql, INSERT_COLUMNS.map(([, get]) => get(contact))));
+    const columns = raw(INSERT_COLUMNS.map(([c]) => c).join(', '));
+    const values = INSERT_COLUMNS.map(([, get]) => get(contact) as SqlValue);
+    const rows = await this.db.rows(manager, this.db.sql`INSERT INTO contacts (${columns}) VALUES (${list(values)}) ON CONFLICT DO NOTHING RETURNING id`);
     return rows.length === 1;
   }
 
@@ -99,14 +92,11 @@ export class ContactsRepository {
    * writer. Returns the claimed rows with their callback secrets.
    */
   async claimBatch(opts: { now: number; limit: number; leaseMs: number; token: string }): Promise<Contact[]> {
-    const pg = this.db.isPostgres;
-    const p = (i: number) => this.db.param(i);
-    const sql =
-      `UPDATE contacts SET status = 'processing', locked_until = ${p(1)}, locked_by = ${p(2)}, updated_at = ${p(3)} ` +
-      `WHERE id IN (SELECT id FROM contacts WHERE status = 'queued' OR (status = 'processing' AND locked_until < ${p(4)}) ` +
-      `ORDER BY created_at, id LIMIT ${p(5)}${pg ? ' FOR UPDATE SKIP LOCKED' : ''}) RETURNING id`;
-    const raw = await this.db.transaction((m) => m.query(sql, [opts.now + opts.leaseMs, opts.token, opts.now, opts.now, opts.limit]));
-    const ids = returnedRows(raw).map((r) => r.id as string);
+    const { sql } = this.db;
+    const statement = sql`UPDATE contacts SET status = 'processing', locked_until = ${opts.now + opts.leaseMs}, locked_by = ${opts.token}, updated_at = ${opts.now}
+      WHERE id IN (SELECT c.id FROM contacts c WHERE c.status = 'queued' OR (c.status = 'processing' AND c.locked_until < ${opts.now})
+        ORDER BY c.created_at, c.id LIMIT ${opts.limit}${this.db.skipLocked('c')}) RETURNING id`;
+    const ids = (await this.db.transaction((m) => this.db.rows(m, statement))).map((r) => r.id as string);
     if (!ids.length) return [];
     const rows = await this.contacts
       .createQueryBuilder('c')
@@ -134,16 +124,13 @@ export class ContactsRepository {
       else groups.set(k, { outcome: it.outcome, ids: [it.id] });
     }
     const applied = new Set<string>();
-    const p = (i: number) => this.db.param(i);
+    const { sql } = this.db;
     for (const { outcome, ids } of groups.values()) {
       for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        const sql =
-          `UPDATE contacts SET status = ${p(1)}, optimaldial_status = ${p(2)}, line_type = ${p(3)}, error_message = ${p(4)}, ` +
-          `completed_at = ${p(5)}, updated_at = ${p(6)}, locked_until = NULL, locked_by = NULL ` +
-          `WHERE status = 'processing' AND locked_by = ${p(7)} AND id IN (${chunk.map((_, j) => p(8 + j)).join(', ')}) RETURNING id`;
-        const params = [outcome.status, outcome.optimaldialStatus, outcome.lineType, outcome.errorMessage, now.getTime(), now.getTime(), token, ...chunk];
-        for (const r of returnedRows(await manager.query(sql, params))) applied.add(r.id as string);
+        const statement = sql`UPDATE contacts SET status = ${outcome.status}, optimaldial_status = ${outcome.optimaldialStatus}, line_type = ${outcome.lineType},
+          error_message = ${outcome.errorMessage}, completed_at = ${now.getTime()}, updated_at = ${now.getTime()}, locked_until = NULL, locked_by = NULL
+          WHERE status = 'processing' AND locked_by = ${token} AND id IN (${list(ids.slice(i, i + 500))}) RETURNING id`;
+        for (const r of await this.db.rows(manager, statement)) applied.add(r.id as string);
       }
     }
     return applied;

@@ -438,17 +438,13 @@ export class DeliveriesRepository {
     hours: Array<{ hour: number; delivered: number; failed: number }>;
     durations: Array<{ ms: number; n: number }>;
   }> {
-    const pg = this.db.isPostgres;
-    const p = pg ? (i: number) => `$${i}` : () => '?';
-    const from =
-      `FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id ` +
-      `WHERE d.webhook_endpoint_id = ${p(1)} AND d.last_attempt_at >= ${p(2)} AND a.started_at >= ${p(3)}`;
     // One pass over the window: grouped by (hour, duration), split into per-hour counts and a duration histogram here.
-    const rows: Array<Record<string, unknown>> = await this.db.dataSource.query(
-      `SELECT a.started_at / 3600000 AS hour, a.duration_ms AS ms, COUNT(*) AS n, ` +
-        `SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered ` +
-        `${from} GROUP BY a.started_at / 3600000, a.duration_ms`,
-      [endpointId, sinceMs, sinceMs],
+    const rows = await this.db.rows(
+      null,
+      this.db.sql`SELECT a.started_at / 3600000 AS hour, a.duration_ms AS ms, COUNT(*) AS n, SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered
+        FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
+        WHERE d.webhook_endpoint_id = ${endpointId} AND d.last_attempt_at >= ${sinceMs} AND a.started_at >= ${sinceMs}
+        GROUP BY a.started_at / 3600000, a.duration_ms`,
     );
     const hours = new Map<number, { hour: number; delivered: number; failed: number }>();
     const durations = new Map<number, number>();
@@ -470,10 +466,9 @@ export class DeliveriesRepository {
 
   /** An endpoint's unfinished deliveries now, by status (idx_deliveries_endpoint_status). */
   async unfinishedForEndpoint(endpointId: string): Promise<{ pending: number; inFlight: number }> {
-    const p = this.db.isPostgres ? '$1' : '?';
-    const rows: Array<Record<string, unknown>> = await this.db.dataSource.query(
-      `SELECT status, COUNT(*) AS n FROM deliveries WHERE webhook_endpoint_id = ${p} AND status IN ('pending', 'in_flight') GROUP BY status`,
-      [endpointId],
+    const rows = await this.db.rows(
+      null,
+      this.db.sql`SELECT status, COUNT(*) AS n FROM deliveries WHERE webhook_endpoint_id = ${endpointId} AND status IN ('pending', 'in_flight') GROUP BY status`,
     );
     const count = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
     return { pending: count('pending'), inFlight: count('in_flight') };

@@ -78,20 +78,16 @@ export class UploadsRepository {
    * Daily-limit uploads created today wait for the next UTC day. PostgreSQL locks with SKIP LOCKED.
    */
   async claimNext(opts: { now: number; startOfDay: number; leaseMs: number; token: string }): Promise<Upload | null> {
-    const pg = this.db.isPostgres;
-    const p = pg ? (i: number) => `$${i}` : () => '?';
-    const flagged = pg ? 'exceeded_daily_limit' : 'exceeded_daily_limit = 1';
-    const sql =
-      `UPDATE uploads SET status = 'processing', locked_until = ${p(1)}, locked_by = ${p(2)}, updated_at = ${p(3)}, ` +
-      `processing_started_at = COALESCE(processing_started_at, ${p(4)}) ` +
-      `WHERE id = (SELECT id FROM uploads WHERE ` +
-      `((status = 'ready_for_processing' AND NOT (${flagged} AND created_at >= ${p(5)})) OR (status = 'processing' AND locked_until < ${p(6)})) ` +
-      `ORDER BY created_at, id LIMIT 1${pg ? ' FOR UPDATE SKIP LOCKED' : ''}) ` +
-      `RETURNING id`;
-    const raw = await this.db.transaction((m) => m.query(sql, [opts.now + opts.leaseMs, opts.token, opts.now, opts.now, opts.startOfDay, opts.now]));
-    const rows: Array<{ id: string }> = pg ? raw[0] : raw;
-    if (!rows?.length) return null;
-    return this.findById(rows[0].id);
+    const { sql } = this.db;
+    const statement = sql`UPDATE uploads SET status = 'processing', locked_until = ${opts.now + opts.leaseMs}, locked_by = ${opts.token}, updated_at = ${opts.now},
+      processing_started_at = COALESCE(processing_started_at, ${opts.now})
+      WHERE id = (SELECT u.id FROM uploads u
+        WHERE ((u.status = 'ready_for_processing' AND NOT (u.exceeded_daily_limit = ${true} AND u.created_at >= ${opts.startOfDay})) OR (u.status = 'processing' AND u.locked_until < ${opts.now}))
+        ORDER BY u.created_at, u.id LIMIT 1${this.db.skipLocked('u')})
+      RETURNING id`;
+    const rows = await this.db.transaction((m) => this.db.rows(m, statement));
+    if (!rows.length) return null;
+    return this.findById(rows[0].id as string);
   }
 
   /** Finishing write of a processing run; only while this run still holds the lease. */

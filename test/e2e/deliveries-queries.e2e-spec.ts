@@ -8,6 +8,7 @@ import { DeliveryHarness, Endpoint, holdingResponder, HOUR, MIN, respondWith } f
 
 const DELIVERY_KEYS = [
   'attempt_count',
+  'contact_id', // SPEC §6.1 (issue 15)
   'created_at',
   'delivered_at',
   'event_id',

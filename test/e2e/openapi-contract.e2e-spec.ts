@@ -110,6 +110,13 @@ describe('every operation, every documented status, checked against /docs-json (
     await call('GET', `/api/v1/uploads/${completed}`, { expect: 200 });
     await call('GET', `/api/v1/uploads/${completed}/download/processed`, { expect: 200 });
     await call('DELETE', `/api/v1/uploads/${fresh}`, { expect: 200 });
+    // contacts (SPEC §11): the organization has the feature from here on
+    await t.get(AuthService).setFeatures(org.organizationId, { enable: ['single_contact_api'] });
+    const contact = (await call('POST', '/api/v1/contacts', { body: { phone: validPhones(1, 900)[0] }, expect: 200 })).body.id as string;
+    await call('POST', '/api/v1/contacts', { body: { phone: validPhones(1, 901)[0], callback_url: `${receiver.url}/contact` }, expect: 202 });
+    await call('GET', '/api/v1/contacts?limit=1', { expect: 200 });
+    await call('GET', `/api/v1/contacts/${contact}`, { expect: 200 });
+    await call('DELETE', `/api/v1/contacts/${contact}`, { expect: 200 });
     t.clock.advance(61_000);
 
     // route-specific errors
@@ -121,6 +128,12 @@ describe('every operation, every documented status, checked against /docs-json (
     await call('POST', '/api/v1/uploads', { body: { phone_numbers: validPhones(5) }, expect: 422 });
     await call('POST', '/api/v1/uploads', { body: { phone_numbers: new Array(250_001).fill('1') }, expect: 413 });
     await call('DELETE', `/api/v1/uploads/${fresh}`, { expect: 409 }); // cancelled already
+    await call('DELETE', `/api/v1/contacts/${contact}`, { expect: 409 }); // discarded already
+    await call('POST', '/api/v1/contacts', { body: { phone: '555' }, expect: 422 });
+    await call('POST', '/api/v1/contacts', { body: { phone: 5 }, expect: 400 });
+    await call('POST', '/api/v1/contacts', { raw: { type: 'text/plain', data: 'phone' }, expect: 415 });
+    await t.get(AuthService).setFeatures(broke.organizationId, { enable: ['single_contact_api'] });
+    await call('POST', '/api/v1/contacts', { auth: broke.auth, body: { phone: validPhones(1, 902)[0] }, expect: 402 });
     await call('GET', `/api/v1/uploads/${fresh}/download/processed`, { expect: 409 });
     await call('POST', '/api/v1/webhooks', { body: { url: 'https://127.0.0.1/' }, expect: 400 });
     const off = await call('POST', '/api/v1/webhooks', { body: { url: `${receiver.url}/off` }, expect: 200 });
@@ -147,7 +160,7 @@ describe('every operation, every documented status, checked against /docs-json (
       if (big) await call(op.method, path, { raw: { type: 'application/json', data: big }, expect: 413 });
       if (op.statuses.includes(403) && op.operationId !== 'createUpload') {
         // a key of the same organization without the scope the route needs
-        const lacking = op.path.startsWith('/api/v1/uploads') ? noUploads : op.path.startsWith('/api/v1/deliveries') ? onlyUploadsWrite : noWebhooks;
+        const lacking = op.path.startsWith('/api/v1/uploads') || op.path.startsWith('/api/v1/contacts') ? noUploads : op.path.startsWith('/api/v1/deliveries') ? onlyUploadsWrite : noWebhooks;
         await call(op.method, path, { auth: lacking, expect: 403 });
       }
       if (op.path.includes('{')) await call(op.method, pathOf(op.path, { kind: 'processed' }), { body: VALID_BODIES[op.operationId], expect: 404 });

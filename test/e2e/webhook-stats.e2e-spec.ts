@@ -154,10 +154,11 @@ describe('GET /api/v1/webhooks/{id}/stats (SPEC §5.8)', () => {
     const db = t.get(DatabaseService);
     const e = await h.endpoint(org, await h.receiver());
     const seen: Array<{ sql: string; params: unknown[] }> = [];
-    const query = db.dataSource.query.bind(db.dataSource);
-    const spy = jest.spyOn(db.dataSource, 'query').mockImplementation((sql: string, params?: unknown[]) => {
-      seen.push({ sql, params: params ?? [] });
-      return query(sql, params);
+    const rows = db.rows.bind(db);
+    const spy = jest.spyOn(db, 'rows').mockImplementation((manager, fragment) => {
+      const { text, values } = db.compile(fragment);
+      seen.push({ sql: text, params: values });
+      return rows(manager, fragment);
     });
     try {
       await stats(e);

@@ -23,10 +23,11 @@ function closeObjects(node: unknown, name?: string): void {
   if (Array.isArray(node)) return node.forEach((n) => closeObjects(n));
   if (!node || typeof node !== 'object') return;
   const o = node as Record<string, unknown>;
-  if (o.properties && typeof o.properties === 'object' && o.additionalProperties === undefined && !(name && OPEN_SCHEMAS.has(name))) {
-    o.additionalProperties = false;
-  }
-  for (const [k, v] of Object.entries(o)) closeObjects(v, k === 'schemas' ? undefined : undefined);
+  const props = o.properties && typeof o.properties === 'object' ? (o.properties as Record<string, unknown>) : null;
+  if (props && o.additionalProperties === undefined && !(name && OPEN_SCHEMAS.has(name))) o.additionalProperties = false;
+  // walk schemas only: a `properties` map is not a schema (a field may itself be called "properties")
+  if (props) for (const v of Object.values(props)) closeObjects(v);
+  for (const k of ['items', 'allOf', 'oneOf', 'anyOf', 'not', 'additionalProperties']) if (o[k] && typeof o[k] === 'object') closeObjects(o[k]);
 }
 
 export class Contract {
