@@ -80,7 +80,14 @@ export function validateInput<T extends object>(metatype: ClassConstructor<T>, v
     if (!path) throw ApiError.badRequest('The body must be a JSON object');
     throw ApiError.validation(`${path} must be a JSON object`, { [path]: ['must be a JSON object'] });
   }
-  const instance = plainToInstance(metatype, value, OPTIONS.transformOptions);
+  let instance: T;
+  try {
+    instance = plainToInstance(metatype, value, OPTIONS.transformOptions);
+  } catch {
+    // class-transformer follows a nested object's own `constructor` key (`{"filename": {"constructor": 1}}`) and
+    // throws: that is a value of the wrong shape, a 400, never a 500 (found by the fuzz suite)
+    throw ApiError.validation(`The request ${where} has a value of the wrong type`, { [where]: ['has a value of the wrong type'] });
+  }
   const errors = validateSync(instance, { whitelist: OPTIONS.whitelist, forbidNonWhitelisted: OPTIONS.forbidNonWhitelisted, forbidUnknownValues: OPTIONS.forbidUnknownValues });
   if (errors.length) throw validationError(errors, path);
   return instance;

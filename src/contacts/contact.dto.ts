@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import {
   IsIn,
+  IsNotEmpty,
   IsInt,
   IsString,
   Length,
@@ -98,8 +99,9 @@ export class ListContactsQueryDto {
   @Max(100)
   limit?: number;
 
-  @Optional({ type: String, description: 'The next_cursor of the previous page' })
+  @Optional({ type: String, minLength: 1, description: 'The next_cursor of the previous page' })
   @IsString()
+  @IsNotEmpty({ message: '$property must not be empty (omit it for the first page)' })
   cursor?: string;
 
   @Optional({ enum: CONTACT_STATUSES })

@@ -650,6 +650,13 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
         c = { label: `endpoint deliveries ${id.label} ${q.label}`, method: 'GET', path: `/api/v1/webhooks/${id.id}/deliveries`, query: q.query, headers: {}, expect: combine(id, q) };
         break;
       }
+      case 'GET /api/v1/webhooks/{id}/stats': {
+        const id = withIds(ids.aWebhook, ids.bWebhook);
+        const good = r.chance(0.6);
+        const hours = good ? String(r.int(720) + 1) : String(r.pick(['0', '721', 'abc', '-1', '1.5', '', '1e3', '99999999999999999999']));
+        c = { label: `stats ${id.label} hours=${hours}`, method: 'GET', path: `/api/v1/webhooks/${id.id}/stats`, query: `hours=${encodeURIComponent(hours)}`, headers: {}, expect: combine(id, { expect: good ? [200] : [400], valid: good }) };
+        break;
+      }
       case 'POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/retry': {
         const id = withIds(ids.aWebhook, ids.bWebhook);
         const d = withIds(ids.aDelivery, ids.bDelivery);
@@ -699,7 +706,7 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
         const id = withIds(ids.aCompleted, ids.bUpload);
         const good = r.chance(0.7);
         const kind = good ? r.pick(['original', 'processed', 'processed-filtered']) : enc(String(r.pick(['', 'Processed', 'processed_filtered', '..', 'original%00', 'x'.repeat(500), '😀']) ?? ''));
-        c = { label: `download ${id.label} kind ${kind.slice(0, 20)}`, method: 'GET', path: `/api/v1/uploads/${id.id}/download/${kind}`, headers: {}, expect: id.any || kind === '..' || kind === '' ? undefined : good ? (id.expect ?? [200]) : [404], unroutable: id.any || kind === '..' || kind === '' };
+        c = { label: `download ${id.label} kind ${kind.slice(0, 20)}`, method: 'GET', path: `/api/v1/uploads/${id.id}/download/${kind}`, headers: {}, expect: id.any || kind === '..' || kind === '' ? undefined : good ? (id.expect ?? [200]) : combine(id, { expect: [404], valid: false }), unroutable: id.any || kind === '..' || kind === '' };
         break;
       }
       case 'POST /api/v1/contacts': {
@@ -911,6 +918,7 @@ describe(`fuzzing every route (seed ${SEED})`, () => {
       updateWebhook: () => ({ url: `${receiver.url}/ok/doc2`, description: 'd', events: ['upload.completed'], is_active: true }),
       recoverWebhookDeliveries: () => ({ since: iso }),
       sendWebhookTestEvent: () => ({ event_type: 'upload.completed' }),
+      createContact: () => ({ phone: validPhones(1, 8_100_000)[0], properties: { source: 'doc' }, callback_url: `${receiver.url}/ok/contact-doc`, callback_secret: 's'.repeat(20), idempotency_key: 'from-the-document' }),
       createUpload: () => ({ filename: 'doc.csv', phone_numbers: validPhones(120, 8_000_000), skip_mobile_lookup: false, webhook: { url: `${receiver.url}/ok/up`, delay: 60, secret: 's'.repeat(20) } }),
     };
     const wrongValue = (schema: any): unknown => {

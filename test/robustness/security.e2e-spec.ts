@@ -33,6 +33,7 @@ interface Fixture {
   testDelivery: string; // an endpoint delivery of a test event (no upload)
   uploadDelivery: string; // a delivery about an upload
   cursor: string;
+  contact: string; // the organization has the Contacts feature (SPEC §11)
 }
 
 interface Call {
@@ -83,6 +84,13 @@ describe('security: cross-organization access, dead keys, the scope matrix, log 
     return res.body.id;
   }
 
+  async function newContact(org: TestOrg): Promise<string> {
+    const res = await t.http.post('/api/v1/contacts').set(org.auth).send({ phone: validPhones(1, (phoneSeq += 1000))[0] });
+    if (res.status !== 200) throw new Error(`contact: ${res.status} ${JSON.stringify(res.body)}`);
+    charged.set(org.organizationId, (charged.get(org.organizationId) ?? 0) + 1);
+    return res.body.id;
+  }
+
   async function newWebhook(org: TestOrg, path = '/hook'): Promise<{ id: string; url: string; secret: string }> {
     const url = `${receiver.url}${path}/${org.organizationId}`;
     const res = await t.http.post('/api/v1/webhooks').set(org.auth).send({ url, events: ['upload.created', 'upload.completed', 'upload.failed'] });
@@ -99,7 +107,9 @@ describe('security: cross-organization access, dead keys, the scope matrix, log 
     const test = await t.http.post(`/api/v1/webhooks/${hook.id}/test`).set(org.auth).send({ event_type: 'upload.completed' }).expect(200);
     const about = await t.http.get(`/api/v1/deliveries?upload_id=${upload}`).set(org.auth).expect(200);
     const cursor = (await t.http.get('/api/v1/uploads?limit=1').set(org.auth).expect(200)).body.next_cursor;
-    return { org, webhook: hook.id, webhookUrl: hook.url, upload, testDelivery: test.body.delivery_id, uploadDelivery: about.body.data[0].id, cursor };
+    await auth.setFeatures(org.organizationId, { enable: ['single_contact_api'] });
+    const contact = await newContact(org);
+    return { org, webhook: hook.id, webhookUrl: hook.url, upload, testDelivery: test.body.delivery_id, uploadDelivery: about.body.data[0].id, cursor, contact };
   }
 
   const ALL_EVENTS = { event_type: 'upload.completed' };
@@ -117,6 +127,11 @@ describe('security: cross-organization access, dead keys, the scope matrix, log 
       byId: true,
     },
     { route: 'POST /api/v1/webhooks/{id}/rotate-secret', call: (f) => ({ method: 'POST', path: `/api/v1/webhooks/${f.webhook}/rotate-secret` }), allowedBy: ['webhooks:manage'], byId: true },
+    { route: 'GET /api/v1/webhooks/{id}/stats', call: (f) => ({ method: 'GET', path: `/api/v1/webhooks/${f.webhook}/stats?hours=24` }), allowedBy: ['webhooks:manage'], byId: true },
+    { route: 'POST /api/v1/contacts', call: () => ({ method: 'POST', path: '/api/v1/contacts', body: { phone: validPhones(1, (phoneSeq += 1000))[0] } }), allowedBy: ['uploads:write'], byId: false },
+    { route: 'GET /api/v1/contacts', call: () => ({ method: 'GET', path: '/api/v1/contacts?limit=100' }), allowedBy: ['uploads:read'], byId: false },
+    { route: 'GET /api/v1/contacts/{id}', call: (f) => ({ method: 'GET', path: `/api/v1/contacts/${f.contact}` }), allowedBy: ['uploads:read'], byId: true },
+    { route: 'DELETE /api/v1/contacts/{id}', call: async (f) => ({ method: 'DELETE', path: `/api/v1/contacts/${await newContact(f.org)}` }), allowedBy: ['uploads:write'], byId: true },
     { route: 'GET /api/v1/webhooks/{id}/deliveries', call: (f) => ({ method: 'GET', path: `/api/v1/webhooks/${f.webhook}/deliveries?limit=100` }), allowedBy: ['webhooks:manage'], byId: true },
     {
       route: 'POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/retry',
@@ -150,7 +165,7 @@ describe('security: cross-organization access, dead keys, the scope matrix, log 
 
   /** Strings that identify a fixture's organization and must never reach anyone else. */
   function secretsOf(f: Fixture): string[] {
-    return [f.org.organizationId, f.org.userId, f.webhook, f.webhookUrl, f.upload, f.testDelivery, f.uploadDelivery, f.org.apiKey];
+    return [f.org.organizationId, f.org.userId, f.webhook, f.webhookUrl, f.upload, f.testDelivery, f.uploadDelivery, f.contact, f.org.apiKey];
   }
 
   it('every documented route is in the route table', () => {
