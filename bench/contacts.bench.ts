@@ -23,7 +23,7 @@ import { AuthService } from '../src/auth/auth.service';
 import { formatPhone, validPhones } from '../test/support/phone-data';
 import { TestApp } from '../test/support/test-app';
 import { LOCAL_DELIVERY_ENV } from '../test/support/receiver';
-import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, Engine, envInt, fmtMs, fmtRate, header, perSecond, row, startReceiverChild, timed } from './support';
+import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, Engine, envInt, fmtMs, fmtRate, header, perSecond, row, startReceiverChild, timed, runBench } from './support';
 
 const ACCEPT = envInt('BENCH_ACCEPT', 3000);
 const PROCESS = envInt('BENCH_PROCESS', 20_000);
@@ -147,10 +147,4 @@ async function main(): Promise<number> {
   return checks.report();
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -55,6 +55,7 @@ import {
   startReceiverChild,
   timed,
   vsGoal,
+  runBench,
 } from './support';
 
 const N = envInt('BENCH_N', 5000);
@@ -370,10 +371,4 @@ async function main(): Promise<number> {
   return checks.report();
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

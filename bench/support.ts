@@ -219,3 +219,14 @@ export function vsGoal(value: number, goal: number, direction: '>=' | '<=', digi
   const met = direction === '>=' ? value >= goal : value <= goal;
   return `${value.toFixed(digits)} (goal ${direction} ${goal}: ${met ? 'met' : 'MISSED'})`;
 }
+
+/** Runs a benchmark's main and exits with its code (1 on a crash, printed). */
+export function runBench(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

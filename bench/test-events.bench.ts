@@ -11,7 +11,7 @@
 import request from 'supertest';
 import { Agent } from 'node:http';
 import { LOCAL_DELIVERY_ENV } from '../test/support/receiver';
-import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, Engine, envInt, fmtMs, fmtRate, header, perSecond, row, startReceiverChild, timed } from './support';
+import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, Engine, envInt, fmtMs, fmtRate, header, perSecond, row, startReceiverChild, timed, runBench } from './support';
 
 const CALLS = envInt('BENCH_CALLS', 2000);
 const CLIENTS = envInt('BENCH_CLIENTS', 8);
@@ -74,10 +74,4 @@ async function main(): Promise<number> {
   return checks.report();
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -25,7 +25,7 @@ import { FILE_STORAGE, FileStorage } from '../src/uploads/storage/file-storage';
 import { UploadProcessor } from '../src/uploads/upload.processor';
 import { csvText, formatPhone } from '../test/support/phone-data';
 import { TestApp, TestOrg } from '../test/support/test-app';
-import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, envInt, fmtMs, fmtRate, header, perSecond, row, timed } from './support';
+import { BENCH_RATE_LIMIT_ENV, bootApp, Checks, envInt, fmtMs, fmtRate, header, perSecond, row, timed, runBench } from './support';
 
 const MAX_JSON_ENTRIES = 250_000;
 const ROWS = Math.min(envInt('BENCH_ROWS', MAX_JSON_ENTRIES), MAX_JSON_ENTRIES);
@@ -199,10 +199,4 @@ async function main(): Promise<number> {
   return checks.report();
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

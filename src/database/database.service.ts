@@ -91,10 +91,9 @@ export class DatabaseService implements OnModuleInit {
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (openTransaction.getStore()?.open) {
       // A second transaction opened from inside one: on SQLite it would wait for the first forever (one chain);
-      // on PostgreSQL it takes a second pooled connection — the issue 17 outage. Same rule as guardManagerUse.
-      const error = new Error('db.transaction() called inside an open transaction (pass its EntityManager instead)');
-      if (this.config.nodeEnv === 'test' || !this.isPostgres) return Promise.reject(error);
-      this.logger.error({ stack: error.stack }, error.message);
+      // on PostgreSQL it takes a second pooled connection — the issue 17 outage.
+      const error = this.misuse('db.transaction() called inside an open transaction (pass its EntityManager instead)', !this.isPostgres);
+      if (error) return Promise.reject(error);
     }
     const tracked = (m: EntityManager) => {
       const store = { open: true };
@@ -123,19 +122,27 @@ export class DatabaseService implements OnModuleInit {
    */
   private guardManagerUse(): void {
     const create = this.dataSource.createQueryRunner.bind(this.dataSource);
-    const reported = new Set<string>();
     this.dataSource.createQueryRunner = (mode) => {
       if (openTransaction.getStore()?.open) {
-        const error = new Error('a query ran outside the open transaction (pass its EntityManager to every call inside db.transaction)');
-        if (this.config.nodeEnv === 'test') throw error;
-        const site = error.stack?.split('\n').slice(2, 5).join(' | ') ?? '';
-        if (!reported.has(site)) {
-          reported.add(site);
-          this.logger.error({ stack: error.stack }, error.message);
-        }
+        const error = this.misuse('a query ran outside the open transaction (pass its EntityManager to every call inside db.transaction)');
+        if (error) throw error;
       }
       return create(mode);
     };
+  }
+
+  private readonly reportedMisuse = new Set<string>();
+
+  /** The error to throw (under NODE_ENV=test, or when `fatal`); otherwise null after logging it once per call site. */
+  private misuse(message: string, fatal = false): Error | null {
+    const error = new Error(message);
+    if (fatal || this.config.nodeEnv === 'test') return error;
+    const site = error.stack?.split('\n').slice(2, 5).join(' | ') ?? '';
+    if (!this.reportedMisuse.has(site)) {
+      this.reportedMisuse.add(site);
+      this.logger.error({ stack: error.stack }, message);
+    }
+    return null;
   }
 
   /** An exhausted pool answers 503 in the envelope after DB_POOL_ACQUIRE_TIMEOUT_MS, with a log line, instead of hanging. */
