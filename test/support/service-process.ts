@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 /**
@@ -51,12 +53,12 @@ export class ServiceProcess {
     });
   }
 
-  /** Ready = /health/live answers (works at any LOG_LEVEL). */
+  /** Ready = /health/live answers (works at any LOG_LEVEL), with the request id only this service sets. */
   async waitForHealth(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.exitCode !== null) throw new Error(`service exited (${this.exitCode}):\n${this.logs.slice(-20).join('\n')}`);
-      const ok = await fetch(`${this.baseUrl}/health/live`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.baseUrl}/health/live`).then((r) => r.ok && r.headers.has('x-request-id'), () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`service not healthy within ${timeoutMs} ms:\n${this.logs.slice(-20).join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -72,13 +74,38 @@ export class ServiceProcess {
   }
 }
 
+/**
+ * A port for a service process, taken below the kernel's ephemeral range. Receivers and outgoing connections bind port
+ * 0 and get ports from that range, so a port probed there could be taken by a test receiver in another jest worker in
+ * the seconds before the service listens: in CI the service then failed to bind while its health check and the test's
+ * requests reached that receiver (which answers 200 to everything). Each worker hands out its own block in turn.
+ */
 export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
+  const low = ephemeralLow();
+  const blocks = 8;
+  const blockSize = Math.floor(Math.min(low - 1024, 16_000) / blocks);
+  const base = low - blocks * blockSize + ((Number(process.env.JEST_WORKER_ID ?? 1) - 1) % blocks) * blockSize;
+  for (let i = 0; i < blockSize; i++) {
+    const port = base + (nextPort++ % blockSize);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
+let nextPort = Math.floor(Math.random() * 1000); // a new run does not start where a leftover process of the last one may sit
+
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
