@@ -48,6 +48,7 @@ import {
   fmtRate,
   header,
   perSecond,
+  profiled,
   peakRssMb,
   quantile,
   ReceiverChild,
@@ -176,7 +177,7 @@ async function timedDrain(t: TestApp, receiver: ReceiverChild, expected: number,
   const deliveredBefore = (await statusCounts(t)).delivered ?? 0;
   const [{ n: attemptsBefore }] = await db.dataSource.query('SELECT COUNT(*) AS n FROM delivery_attempts');
   const receivedBefore = await receiver.count();
-  const { ms } = await timed(() => t.get(DeliveryProcessor).processDueDeliveries());
+  const { ms } = await timed(() => profiled(label, () => t.get(DeliveryProcessor).processDueDeliveries()));
   const received = (await receiver.count()) - receivedBefore;
   const after = await statusCounts(t);
   const delivered = (after.delivered ?? 0) - deliveredBefore;
@@ -225,7 +226,7 @@ async function scenarioDrain(t: TestApp, receiver: ReceiverChild, organizationId
 
 async function scenarioBulk(t: TestApp, receiver: ReceiverChild, organizationId: string, endpoints: number, f: Figures): Promise<void> {
   const goal = GOALS[engineOf(t)].publishMany;
-  const { ms } = await timed(() => publishBulk(t, organizationId, N));
+  const { ms } = await timed(() => profiled('publishMany', () => publishBulk(t, organizationId, N)));
   const rate = perSecond(N, ms);
   f.lines.push(row(`2 publishMany: events/s (${BULK_BATCH} per transaction)`, goal ? vsGoal(rate, goal, '>=', 0) : `${fmtRate(rate)} (no goal)`));
   const drained = await timedDrain(t, receiver, N * endpoints, 'bulk drain');

@@ -153,6 +153,32 @@ export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; 
   return { ms: performance.now() - start, value };
 }
 
+/**
+ * With BENCH_PROFILE=DIR, a CPU profile of `fn` alone (not the whole run with its setup and baselines) is written
+ * to DIR/<label>.cpuprofile, for Chrome DevTools or `node --cpu-prof`-style analysis.
+ */
+export async function profiled<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return fn();
+  const { Session } = await import('node:inspector');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${label.replace(/\W+/g, '-')}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 export const perSecond = (n: number, ms: number) => (n * 1000) / ms;
 
 export function fmtRate(r: number): string {

@@ -42,6 +42,7 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
       db.pragma('busy_timeout = 10000');
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = NORMAL');
+      db.pragma('wal_autocheckpoint = 10000');
     },
   };
 }

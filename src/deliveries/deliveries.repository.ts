@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { CursorPosition } from '../common/cursor';
+import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
 import { list, raw, rowInt, rowIntOrNull, rowStrOrNull, tuples } from '../database/sql';
 import { DeliveryAttempt, ErrorClass } from './delivery-attempt.entity';
-import { Delivery, DeliveryStatus } from './delivery.entity';
+import { Delivery, DELIVERY_STATUSES, DeliveryStatus } from './delivery.entity';
 import { Event } from './event.entity';
 
 /** A claimed delivery: what the sender needs, straight from the claim statement, with the lease it was claimed under. */
@@ -158,27 +159,30 @@ export class DeliveriesRepository {
    *   per-request target's origin gets the same bound (CONCURRENCY_KEY).
    * PostgreSQL: candidates are locked with FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row.
    * SQLite: one UPDATE … RETURNING statement (SQLite has a single writer).
+   * Given a manager it joins that transaction (the processor records outcomes and refills in one commit).
    */
-  async claimDue(opts: { now: number; limit: number; leaseMs: number; token: string; perEndpoint: number }): Promise<ClaimedDelivery[]> {
+  async claimDue(opts: { now: number; limit: number; leaseMs: number; token: string; perEndpoint: number }, manager?: EntityManager): Promise<ClaimedDelivery[]> {
     const { sql } = this.db;
     const key = raw(CONCURRENCY_KEY);
-    // The candidate scan is bounded (a few times the batch) so the window function never sees the whole backlog.
-    // Keys already at their bound are left out of it: otherwise a slow endpoint's backlog, first in due order,
-    // would fill every window and starve the deliveries of healthy endpoints queued behind it.
-    const saturated = sql`SELECT ${key} FROM deliveries WHERE status = 'in_flight' GROUP BY ${key} HAVING COUNT(*) >= ${opts.perEndpoint}`;
-    const candidates = sql`SELECT d.id, COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) AS k, d.next_retry_at FROM deliveries d
-      LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id
-      WHERE d.status = 'pending' AND d.next_retry_at <= ${opts.now} AND (d.webhook_endpoint_id IS NULL OR e.is_active = ${true})
-      AND COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) NOT IN (${saturated})
-      ORDER BY d.next_retry_at, d.id LIMIT ${opts.limit * 4}${this.db.skipLocked('d')}`;
-    const statement = sql`WITH cand AS MATERIALIZED (${candidates}),
-      busy AS (SELECT ${key} AS k, COUNT(*) AS n FROM deliveries WHERE status = 'in_flight' AND ${key} IN (SELECT k FROM cand) GROUP BY ${key}),
+    // `busy`: what is in flight per key, counted once (at most the global bound's worth of rows). The candidate scan
+    // is bounded (a few times the batch) so the window function never sees the whole backlog, and keys already at
+    // their bound are left out of it: otherwise a slow endpoint's backlog, first in due order, would fill every
+    // window and starve the deliveries of healthy endpoints queued behind it. The scan is in idx_deliveries_due's
+    // order alone: a tie-break on id would make the engine read and sort every row due at the same millisecond
+    // (a bulk publish writes thousands) before it could stop at the limit.
+    // The chosen rows are then ordered by (next_retry_at, id), which is cheap on the few candidates.
+    const statement = sql`WITH busy AS MATERIALIZED (SELECT ${key} AS k, COUNT(*) AS n FROM deliveries WHERE status = 'in_flight' GROUP BY ${key}),
+      cand AS MATERIALIZED (SELECT d.id, COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) AS k, d.next_retry_at FROM deliveries d
+        LEFT JOIN webhook_endpoints e ON e.id = d.webhook_endpoint_id
+        WHERE d.status = 'pending' AND d.next_retry_at <= ${opts.now} AND (d.webhook_endpoint_id IS NULL OR e.is_active = ${true})
+        AND COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) NOT IN (SELECT k FROM busy WHERE n >= ${opts.perEndpoint})
+        ORDER BY d.next_retry_at LIMIT ${opts.limit * 4}${this.db.skipLocked('d')}),
       ranked AS (SELECT cand.id, cand.next_retry_at, ROW_NUMBER() OVER (PARTITION BY cand.k ORDER BY cand.next_retry_at, cand.id) + COALESCE(busy.n, 0) AS slot
         FROM cand LEFT JOIN busy ON busy.k = cand.k)
       UPDATE deliveries SET status = 'in_flight', locked_until = ${opts.now + opts.leaseMs}, locked_by = ${opts.token}, updated_at = ${opts.now}
       WHERE id IN (SELECT id FROM ranked WHERE slot <= ${opts.perEndpoint} ORDER BY next_retry_at, id LIMIT ${opts.limit})
       RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, target_credentials_encrypted, attempt_count, schedule_started_after, created_at, next_retry_at`;
-    const rows = await this.db.transaction((m) => this.db.rows(m, statement));
+    const rows = await joinOrOwn(this.db, manager, (m) => this.db.rows(m, statement));
     return rows.map((r) => ({
       id: r.id as string,
       organizationId: r.organization_id as string,
@@ -430,9 +434,9 @@ export class DeliveriesRepository {
   /**
    * The attempts an endpoint's deliveries made since `sinceMs` (SPEC §5.8 stats), grouped by UTC hour, plus a
    * histogram of their durations for the percentiles. Deliveries are found through
-   * idx_deliveries_endpoint_attempted: a delivery whose attempt started inside the window has its
-   * `last_attempt_at` (the newest attempt's start) inside it too, so only the window's deliveries are read,
-   * however long the endpoint's history is.
+   * idx_deliveries_endpoint_status_attempted, one range per status: a delivery whose attempt started inside the
+   * window has its `last_attempt_at` (the newest attempt's start) inside it too, so only the window's deliveries
+   * are read, however long the endpoint's history is.
    */
   async attemptStatsForEndpoint(endpointId: string, sinceMs: number): Promise<{
     hours: Array<{ hour: number; delivered: number; failed: number }>;
@@ -443,7 +447,7 @@ export class DeliveriesRepository {
       null,
       this.db.sql`SELECT a.started_at / 3600000 AS hour, a.duration_ms AS ms, COUNT(*) AS n, SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END) AS delivered
         FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
-        WHERE d.webhook_endpoint_id = ${endpointId} AND d.last_attempt_at >= ${sinceMs} AND a.started_at >= ${sinceMs}
+        WHERE d.webhook_endpoint_id = ${endpointId} AND d.status IN (${list([...DELIVERY_STATUSES])}) AND d.last_attempt_at >= ${sinceMs} AND a.started_at >= ${sinceMs}
         GROUP BY a.started_at / 3600000, a.duration_ms`,
     );
     const hours = new Map<number, { hour: number; delivered: number; failed: number }>();
@@ -464,7 +468,7 @@ export class DeliveriesRepository {
     };
   }
 
-  /** An endpoint's unfinished deliveries now, by status (idx_deliveries_endpoint_status). */
+  /** An endpoint's unfinished deliveries now, by status (idx_deliveries_endpoint_status_attempted). */
   async unfinishedForEndpoint(endpointId: string): Promise<{ pending: number; inFlight: number }> {
     const rows = await this.db.rows(
       null,

@@ -170,11 +170,11 @@ describe('GET /api/v1/webhooks/{id}/stats (SPEC §5.8)', () => {
     for (const q of attemptQueries) {
       const plan: Array<{ detail: string }> = await db.dataSource.query(`EXPLAIN QUERY PLAN ${q.sql}`, q.params);
       const details = plan.map((p) => p.detail).join('\n');
-      expect(details).toMatch(/SEARCH d USING (COVERING )?INDEX idx_deliveries_endpoint_attempted \(webhook_endpoint_id=\? AND last_attempt_at>\?\)/);
+      expect(details).toMatch(/SEARCH d USING (COVERING )?INDEX idx_deliveries_endpoint_status_attempted \(webhook_endpoint_id=\? AND status=\? AND last_attempt_at>\?\)/);
       expect(details).not.toMatch(/SCAN (a|d)\b/);
     }
     const pending = seen.find((q) => q.sql.includes("status IN ('pending', 'in_flight')"))!;
     const plan: Array<{ detail: string }> = await db.dataSource.query(`EXPLAIN QUERY PLAN ${pending.sql}`, pending.params);
-    expect(plan.map((p) => p.detail).join('\n')).toMatch(/INDEX idx_deliveries_endpoint_status/);
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/INDEX idx_deliveries_endpoint_status_attempted \(webhook_endpoint_id=\? AND status=\?\)/);
   });
 });
