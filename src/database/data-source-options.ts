@@ -42,6 +42,9 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
       db.pragma('busy_timeout = 10000');
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = NORMAL');
+      // With NORMAL, only a checkpoint syncs to disk. Every 10,000 pages (~40 MB of WAL) instead of SQLite's 1,000:
+      // the delivery tables rewrite the same hot index pages in every commit, and a checkpoint copies each page once
+      // however often it was rewritten (bench/deliveries.bench.ts: publish ~20 % faster; a checkpoint stays ~10 ms).
       db.pragma('wal_autocheckpoint = 10000');
     },
   };
