@@ -240,6 +240,22 @@ export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+/**
+ * Samples the process's RSS every 20 ms while `fn` runs: the peak of one phase, not of the whole run (MiB). The
+ * garbage of the setup before it is collected first when node runs with --expose-gc (npm run bench:deliveries).
+ */
+export async function phasePeakRssMb<T>(fn: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  try {
+    const value = await fn();
+    return { value, peakMb: Math.max(peak, process.memoryUsage().rss) / 2 ** 20 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** A figure next to its goal: `0.62 (goal >= 0.5: met)`. */
 export function vsGoal(value: number, goal: number, direction: '>=' | '<=', digits = 2): string {
   const met = direction === '>=' ? value >= goal : value <= goal;

@@ -159,7 +159,8 @@ export class DeliveriesRepository {
    *   per-request target's origin gets the same bound (CONCURRENCY_KEY).
    * PostgreSQL: candidates are locked with FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row.
    * SQLite: one UPDATE … RETURNING statement (SQLite has a single writer).
-   * Given a manager it joins that transaction (the processor records outcomes and refills in one commit).
+   * Given a manager it joins that transaction (the processor records outcomes and refills in one commit), and it
+   * is that transaction's last statement: on PostgreSQL it plans with index scans only (see indexScansOnly).
    */
   async claimDue(opts: { now: number; limit: number; leaseMs: number; token: string; perEndpoint: number }, manager?: EntityManager): Promise<ClaimedDelivery[]> {
     const { sql } = this.db;
@@ -182,7 +183,10 @@ export class DeliveriesRepository {
       UPDATE deliveries SET status = 'in_flight', locked_until = ${opts.now + opts.leaseMs}, locked_by = ${opts.token}, updated_at = ${opts.now}
       WHERE id IN (SELECT id FROM ranked WHERE slot <= ${opts.perEndpoint} ORDER BY next_retry_at, id LIMIT ${opts.limit})
       RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, target_credentials_encrypted, attempt_count, schedule_started_after, created_at, next_retry_at`;
-    const rows = await joinOrOwn(this.db, manager, (m) => this.db.rows(m, statement));
+    const rows = await joinOrOwn(this.db, manager, async (m) => {
+      await this.db.indexScansOnly(m);
+      return this.db.rows(m, statement);
+    });
     return rows.map((r) => ({
       id: r.id as string,
       organizationId: r.organization_id as string,

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
+import { AuthService } from '../../src/auth/auth.service';
+import { SCOPES } from '../../src/common/scopes';
 import { DatabaseService } from '../../src/database/database.service';
 import { EventsService } from '../../src/deliveries/events.service';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
@@ -156,14 +158,17 @@ describe('scale-out: two instances on one PostgreSQL', () => {
   });
 
   it('rate limits hold across instances: 70 writes with one key → exactly 10 rejected', async () => {
+    // A key of its own: the setup's writes with orgs[0]'s key would still count when the suite runs inside one window.
     const org = orgs[0];
-    const [{ id }] = (await publisher.http.get('/api/v1/webhooks').set(org.auth).expect(200)).body;
+    const { apiKey } = await publisher.get(AuthService).mintKey({ organizationId: org.organizationId, userId: org.userId, scopes: [...SCOPES] });
+    const auth = { Authorization: `Bearer ${apiKey}` };
+    const [{ id }] = (await publisher.http.get('/api/v1/webhooks').set(auth).expect(200)).body;
     const live = instances.filter((i) => i.exitCode === null);
     live.push(await ServiceProcess.start({ ...LOCAL_DELIVERY_ENV, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, SECRETS_ENCRYPTION_KEY: secretsKey, DELIVERY_PROCESSOR_ENABLED: 'false', UPLOAD_PROCESSOR_ENABLED: 'false', LOG_LEVEL: 'warn' }, await freePort()));
     instances.push(live[live.length - 1]);
     const statuses: number[] = [];
     for (let i = 0; i < 70; i++) {
-      const res = await request(live[i % live.length].baseUrl).patch(`/api/v1/webhooks/${id}`).set(org.auth).send({ description: `write ${i}` });
+      const res = await request(live[i % live.length].baseUrl).patch(`/api/v1/webhooks/${id}`).set(auth).send({ description: `write ${i}` });
       statuses.push(res.status);
     }
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
