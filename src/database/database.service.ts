@@ -200,11 +200,11 @@ export class DatabaseService implements OnModuleInit {
   }
 
   /**
-   * For the rest of `manager`'s transaction, PostgreSQL plans with index scans only (nothing on SQLite, whose
-   * planner does not use table statistics this way). For a queue table's claim: the table fills and drains faster
-   * than autovacuum re-analyzes it, and from statistics taken while it was nearly empty the planner reads and sorts
-   * every due row (42 ms for one claim among 60,000 due rows) instead of walking the due index to its limit
-   * (1.8 ms). Measured with bench/deliveries.bench.ts on PostgreSQL 15.
+   * For the rest of `manager`'s transaction, PostgreSQL plans with index scans only (nothing on SQLite: no table
+   * there is ever ANALYZEd, and its planner walks the index on its own). For a queue table's claim: the table
+   * fills and drains faster than autovacuum re-analyzes it, and from statistics taken while it was nearly empty
+   * the planner reads and sorts every due row (42 ms for one claim among 60,000 due rows) instead of walking the
+   * due index to its limit (1.8 ms). Measured with bench/deliveries.bench.ts on PostgreSQL 15.
    */
   async indexScansOnly(manager: EntityManager): Promise<void> {
     if (this.isPostgres) await manager.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
