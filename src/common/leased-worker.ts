@@ -12,21 +12,22 @@ export interface LeasedWorkerOptions {
   enabled: boolean;
   tickMs: number;
   /**
-   * One unit of work under a lease: claim with `token`, do it, record the outcome. Resolves true when it found
-   * work (the run goes on), false when nothing was due (the run ends).
+   * One unit of work under a lease: claim with `token`, do it, record the outcome. Resolves with how many items it
+   * finished (the run goes on), or null when nothing was due (the run ends).
    */
-  step: (token: string) => Promise<boolean>;
+  step: (token: string) => Promise<number | null>;
 }
 
 /**
- * The set-up every leased background processor shares (uploads today; deliveries and contacts are to adopt it):
+ * The set-up the leased background processors share (uploads, contacts; deliveries keeps its own drain loop, which
+ * holds many attempts on the wire at once instead of one step at a time):
  * a worker id, the interval registration, the stop flag and the lease loop. The processor keeps the work itself.
  *
  *   const worker = new LeasedWorker({ name: 'upload-processor', scheduler, logger, enabled, tickMs, step });
  *   worker.start();                // onApplicationBootstrap: an unref'd interval calling runUntilIdle(), if enabled
  *   await worker.runUntilIdle();   // the public trigger (ghostfolio style: tests call it directly): runs `step` until
  *                                  // it finds nothing or stop() was called; concurrent calls share the one run and
- *                                  // resolve with how many steps found work
+ *                                  // resolve with how many items its steps finished
  *   worker.activeToken;            // the lease token of the step in flight, or null (release it on shutdown)
  *   worker.stop();                 // beforeApplicationShutdown: no new step starts, the interval is removed
  *
@@ -54,7 +55,11 @@ export class LeasedWorker {
     if (this.running) return this.running;
     this.running = (async () => {
       let n = 0;
-      while (!this.stopping && (await this.runStep())) n++;
+      while (!this.stopping) {
+        const done = await this.runStep();
+        if (done === null) break;
+        n += done;
+      }
       return n;
     })().finally(() => (this.running = null));
     return this.running;
@@ -65,7 +70,7 @@ export class LeasedWorker {
     if (this.options.scheduler.doesExist('interval', this.options.name)) this.options.scheduler.deleteInterval(this.options.name);
   }
 
-  private async runStep(): Promise<boolean> {
+  private async runStep(): Promise<number | null> {
     const token = `${this.id}:${++this.seq}`;
     this.activeToken = token;
     try {

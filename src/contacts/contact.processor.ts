@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Counter } from 'prom-client';
@@ -10,6 +8,7 @@ import { EventsService } from '../deliveries/events.service';
 import { MetricsService } from '../ops/metrics.service';
 import { PHONE_CLASSIFIER, PhoneClassification, PhoneClassifier, PHONE_STATUSES } from '../uploads/phone/phone-classifier';
 import { humanError } from '../common/human-error';
+import { LeasedWorker } from '../common/leased-worker';
 import { Contact } from './contact.entity';
 import { presentContact } from './contact.presenter';
 import { ContactOutcome, ContactsRepository } from './contacts.repository';
@@ -24,11 +23,7 @@ import { ContactOutcome, ContactsRepository } from './contacts.repository';
 @Injectable()
 export class ContactProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ContactProcessor.name);
-  private readonly workerId = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  private running: Promise<number> | null = null;
-  private stopping = false;
-  private seq = 0;
-  private currentToken: string | null = null;
+  private readonly worker: LeasedWorker;
   private readonly processed: Counter;
 
   constructor(
@@ -37,66 +32,46 @@ export class ContactProcessor implements OnApplicationBootstrap, BeforeApplicati
     private readonly db: DatabaseService,
     private readonly events: EventsService,
     private readonly clock: Clock,
-    private readonly scheduler: SchedulerRegistry,
     @Inject(PHONE_CLASSIFIER) private readonly classifier: PhoneClassifier,
+    scheduler: SchedulerRegistry,
     metrics: MetricsService,
   ) {
     this.processed = metrics.counter('contacts_processed_total', 'Contacts processed by outcome', ['outcome']);
+    const { processorEnabled: enabled, tickMs } = config.contact;
+    this.worker = new LeasedWorker({ name: 'contact-processor', scheduler, logger: this.logger, enabled, tickMs, step: (token) => this.processBatch(token) });
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.contact.processorEnabled) return;
-    const timer = setInterval(() => {
-      this.processDueContacts().catch((e) => this.logger.error({ err: e }, 'contact processing failed'));
-    }, this.config.contact.tickMs);
-    timer.unref();
-    this.scheduler.addInterval('contact-processor', timer);
+    this.worker.start();
   }
 
   /** Processes batches until nothing is due; resolves with how many contacts this call finished. */
   processDueContacts(): Promise<number> {
-    if (this.running) return this.running;
-    this.running = (async () => {
-      let n = 0;
-      for (;;) {
-        if (this.stopping) break;
-        const done = await this.processBatch();
-        if (done === null) break;
-        n += done;
-      }
-      return n;
-    })().finally(() => (this.running = null));
-    return this.running;
+    return this.worker.runUntilIdle();
   }
 
   /** One claimed batch; null when nothing was due. */
-  private async processBatch(): Promise<number | null> {
-    const token = `${this.workerId}:${++this.seq}`;
+  private async processBatch(token: string): Promise<number | null> {
     const batch = await this.repo.claimBatch({ now: this.clock.nowMs(), limit: this.config.contact.batchSize, leaseMs: this.config.contact.leaseMs, token });
     if (!batch.length) return null;
-    this.currentToken = token;
-    try {
-      const outcomes = await this.classify(batch);
-      const now = this.clock.now();
-      let finished = 0;
-      await this.db.transaction(async (m) => {
-        const applied = await this.repo.finishBatch(m, token, batch.map((c, i) => ({ id: c.id, outcome: outcomes[i] })), now);
-        for (let i = 0; i < batch.length; i++) {
-          const c = batch[i];
-          const o = outcomes[i];
-          if (!applied.has(c.id)) continue; // lease lost (expired and re-claimed): whoever holds it now reports
-          finished++;
-          const done = Object.assign(new Contact(), c, o, { completedAt: now, updatedAt: now, lockedUntil: null, lockedBy: null });
-          const data = { contact: presentContact(done) };
-          const requestTarget = c.callbackUrl ? { url: c.callbackUrl, delaySeconds: 0, secretEncrypted: c.callbackSecretEncrypted, credentialsEncrypted: c.callbackCredentialsEncrypted } : null;
-          await this.events.publish(m, c.organizationId, o.status === 'completed' ? 'contact.completed' : 'contact.failed', data, { contactId: c.id, requestTarget });
-        }
-      });
-      for (const o of outcomes) this.processed.inc({ outcome: o.status });
-      return finished;
-    } finally {
-      this.currentToken = null;
-    }
+    const outcomes = await this.classify(batch);
+    const now = this.clock.now();
+    let finished = 0;
+    await this.db.transaction(async (m) => {
+      const applied = await this.repo.finishBatch(m, token, batch.map((c, i) => ({ id: c.id, outcome: outcomes[i] })), now);
+      for (let i = 0; i < batch.length; i++) {
+        const c = batch[i];
+        const o = outcomes[i];
+        if (!applied.has(c.id)) continue; // lease lost (expired and re-claimed): whoever holds it now reports
+        finished++;
+        const done = Object.assign(new Contact(), c, o, { completedAt: now, updatedAt: now, lockedUntil: null, lockedBy: null });
+        const data = { contact: presentContact(done) };
+        const requestTarget = c.callbackUrl ? { url: c.callbackUrl, delaySeconds: 0, secretEncrypted: c.callbackSecretEncrypted, credentialsEncrypted: c.callbackCredentialsEncrypted } : null;
+        await this.events.publish(m, c.organizationId, o.status === 'completed' ? 'contact.completed' : 'contact.failed', data, { contactId: c.id, requestTarget });
+      }
+    });
+    for (const o of outcomes) this.processed.inc({ outcome: o.status });
+    return finished;
   }
 
   /**
@@ -123,9 +98,8 @@ export class ContactProcessor implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.scheduler.doesExist('interval', 'contact-processor')) this.scheduler.deleteInterval('contact-processor');
-    const token = this.currentToken;
+    this.worker.stop();
+    const token = this.worker.activeToken;
     if (token) await this.repo.releaseLease(token, this.clock.nowMs()).catch(() => undefined);
   }
 }

@@ -50,10 +50,10 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
     return this.worker.runUntilIdle();
   }
 
-  private async processNext(token: string): Promise<boolean> {
+  private async processNext(token: string): Promise<number | null> {
     const now = this.clock.now();
     const upload = await this.repo.claimNext({ now: now.getTime(), startOfDay: startOfUtcDay(now).getTime(), leaseMs: this.config.upload.leaseMs, token });
-    if (!upload) return false;
+    if (!upload) return null;
     try {
       await this.lifecycle.complete(upload, token, await this.produceFiles(upload, token));
       this.processed.inc({ outcome: 'completed' });
@@ -62,7 +62,7 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
       await this.lifecycle.fail(upload, token, e);
       this.processed.inc({ outcome: 'failed' });
     }
-    return true;
+    return 1;
   }
 
   /** Two passes over the stored original: distinct valid numbers first, then one output row per first occurrence. */
