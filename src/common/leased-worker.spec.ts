@@ -10,6 +10,7 @@ function worker(results: Array<number | null>, seen: string[] = []) {
     logger: new Logger('test'),
     enabled: false,
     tickMs: 1000,
+    release: async () => undefined,
     step: async (token) => {
       seen.push(`${token === w.activeToken ? 'active' : 'not active'} ${token.slice(w.id.length)}`);
       await new Promise((r) => setImmediate(r));

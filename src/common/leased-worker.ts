@@ -16,7 +16,12 @@ export interface LeasedWorkerOptions {
    * finished (the run goes on), or null when nothing was due (the run ends).
    */
   step: (token: string) => Promise<number | null>;
+  /** Gives a lease back (shutdown, for the step in flight): its item is claimed again at once, not when the lease expires. */
+  release: (token: string) => Promise<unknown>;
 }
+
+/** `<host>:<pid>:<random>`: a lease's `locked_by` names the process holding it. */
+export const newWorkerId = (): string => `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
 /**
  * The set-up the leased background processors share (uploads, contacts; deliveries keeps its own drain loop, which
@@ -28,13 +33,14 @@ export interface LeasedWorkerOptions {
  *   await worker.runUntilIdle();   // the public trigger (ghostfolio style: tests call it directly): runs `step` until
  *                                  // it finds nothing or stop() was called; concurrent calls share the one run and
  *                                  // resolve with how many items its steps finished
- *   worker.activeToken;            // the lease token of the step in flight, or null (release it on shutdown)
- *   worker.stop();                 // beforeApplicationShutdown: no new step starts, the interval is removed
+ *   worker.activeToken;            // the lease token of the step in flight, or null
+ *   await worker.shutdown();       // beforeApplicationShutdown: stop() — no new step starts, the interval is
+ *                                  // removed — then `release` the step in flight's lease
  *
  * Tokens are `<worker id>:<n>`, the worker id `<host>:<pid>:<random>`, so a lease names the process holding it.
  */
 export class LeasedWorker {
-  readonly id = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly id = newWorkerId();
   activeToken: string | null = null;
   private running: Promise<number> | null = null;
   private stopping = false;
@@ -68,6 +74,12 @@ export class LeasedWorker {
   stop(): void {
     this.stopping = true;
     if (this.options.scheduler.doesExist('interval', this.options.name)) this.options.scheduler.deleteInterval(this.options.name);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stop();
+    const token = this.activeToken;
+    if (token) await this.options.release(token).catch(() => undefined);
   }
 
   private async runStep(): Promise<number | null> {

@@ -58,11 +58,11 @@ type ResponseObject = { description: string; headers?: Record<string, HeaderObje
 const header = (description: string, required: boolean, schema: Record<string, unknown> = { type: 'string' }): HeaderObject => ({ description, required, schema });
 
 /** Statuses any operation under /api/v1 can answer whatever its route does: the JSON body parser runs on every route. */
-export const STATUSES_OF_EVERY_OPERATION = [400, 413, 500] as const;
+const STATUSES_OF_EVERY_OPERATION = [400, 413, 500] as const;
 /** ... and every write (POST/PUT/PATCH/DELETE) is rate limited. */
-export const STATUSES_OF_EVERY_WRITE = [429] as const;
+const STATUSES_OF_EVERY_WRITE = [429] as const;
 
-export const RESPONSE_HEADERS = {
+const RESPONSE_HEADERS = {
   requestId: header('The request id (yours, echoed, when you sent one); the same id is in the log line and in a 500 body', true),
   wwwAuthenticate: header('`Bearer`', true),
   retryAfter: header('Seconds until the tighter rate-limit window resets', true, { type: 'integer', minimum: 1 }),

@@ -38,6 +38,9 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+const tooDeep = (where: string): ApiError =>
+  ApiError.validation(`The request ${where} is nested too deeply`, { [where]: [`must not nest more than ${MAX_INPUT_DEPTH} levels deep`] });
+
 /**
  * Nest's ValidationPipe and class-transformer walk the input recursively: a body of 10,000 nested arrays
  * overflows the stack (a 500). Such input is rejected with a 400 before they see it.
@@ -45,8 +48,7 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 class DepthLimitedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
-      const where = metadata.type === 'custom' ? 'input' : metadata.type;
-      throw ApiError.validation(`The request ${where} is nested too deeply`, { [where]: [`must not nest more than ${MAX_INPUT_DEPTH} levels deep`] });
+      throw tooDeep(metadata.type === 'custom' ? 'input' : metadata.type);
     }
     return super.transform(value, metadata);
   }
@@ -74,7 +76,7 @@ export function createValidationPipe(): ValidationPipe {
 export function validateInput<T extends object>(metatype: ClassConstructor<T>, value: unknown, path = ''): T {
   const where = path || 'body';
   if (nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
-    throw ApiError.validation(`The request ${where} is nested too deeply`, { [where]: [`must not nest more than ${MAX_INPUT_DEPTH} levels deep`] });
+    throw tooDeep(where);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     if (!path) throw ApiError.badRequest('The body must be a JSON object');

@@ -38,7 +38,15 @@ export class ContactProcessor implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.processed = metrics.counter('contacts_processed_total', 'Contacts processed by outcome', ['outcome']);
     const { processorEnabled: enabled, tickMs } = config.contact;
-    this.worker = new LeasedWorker({ name: 'contact-processor', scheduler, logger: this.logger, enabled, tickMs, step: (token) => this.processBatch(token) });
+    this.worker = new LeasedWorker({
+      name: 'contact-processor',
+      scheduler,
+      logger: this.logger,
+      enabled,
+      tickMs,
+      step: (token) => this.processBatch(token),
+      release: (token) => repo.releaseLease(token, clock.nowMs()),
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -91,16 +99,14 @@ export class ContactProcessor implements OnApplicationBootstrap, BeforeApplicati
         const [one] = await this.classifier.classify([n], { skipMobileLookup: false });
         out.push(toOutcome(one));
       } catch (e) {
-        out.push(failed(humanError(e).replace(/^Processing failed: /, 'Classification failed: ')));
+        out.push(failed(humanError(e, 'Classification failed')));
       }
     }
     return out;
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.worker.stop();
-    const token = this.worker.activeToken;
-    if (token) await this.repo.releaseLease(token, this.clock.nowMs()).catch(() => undefined);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.worker.shutdown();
   }
 }
 

@@ -112,5 +112,4 @@ export type Row = Record<string, unknown>;
 export const rowInt = (v: unknown): number => Number(v);
 export const rowIntOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
 export const rowBool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't' || v === 'true';
-export const rowStr = (v: unknown): string => v as string;
 export const rowStrOrNull = (v: unknown): string | null => (v == null ? null : (v as string));

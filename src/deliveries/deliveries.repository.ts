@@ -126,10 +126,6 @@ export class DeliveriesRepository {
     @InjectRepository(Event) private readonly events: Repository<Event>,
   ) {}
 
-  async insertEvent(manager: EntityManager, e: NewEvent): Promise<void> {
-    await this.insertEvents(manager, [e]);
-  }
-
   async insertEvents(manager: EntityManager, rows: NewEvent[]): Promise<void> {
     const { sql } = this.db;
     for (const part of chunks(rows, ROWS_PER_STATEMENT)) {

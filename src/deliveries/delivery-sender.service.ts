@@ -29,15 +29,15 @@ export interface PreparedAttempt {
   body: Buffer;
 }
 
+export const SECRET_UNAVAILABLE = 'signing secret unavailable';
+
 /** A signing secret whose ciphertext no longer decrypts (say, SECRETS_ENCRYPTION_KEY changed). */
 export class SecretUnavailableError extends Error {
   constructor(readonly ciphertext: string) {
-    super('signing secret unavailable');
+    super(SECRET_UNAVAILABLE);
     this.name = 'SecretUnavailableError';
   }
 }
-
-export const SECRET_UNAVAILABLE = 'signing secret unavailable';
 
 /** Entries kept per cache: far more than the endpoints one instance sends to at once, bounded all the same. */
 const CACHE_ENTRIES = 4096;

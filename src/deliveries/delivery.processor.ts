@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { newWorkerId } from '../common/leased-worker';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
@@ -38,7 +37,7 @@ const LOGGED_SECRETS_MAX = 1024;
 @Injectable()
 export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DeliveryProcessor.name);
-  private readonly workerId = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly workerId = newWorkerId();
   private claimSeq = 0;
   private draining: Promise<void> | null = null;
   private again = false;

@@ -34,7 +34,7 @@ export class OpsController {
         return pending ? indicator.down({ pending: true }) : indicator.up();
       },
       // Reported, not judged: a pool that cannot hand out a connection already fails the ping above.
-      ...(this.db.poolStats() ? [async () => this.indicators.check('pool').up({ ...this.db.poolStats() })] : []),
+      ...(this.db.isPostgres ? [async () => this.indicators.check('pool').up({ ...this.db.poolStats() })] : []),
     ]);
   }
 

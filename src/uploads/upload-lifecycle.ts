@@ -91,11 +91,6 @@ export class UploadLifecycle {
 
   private async requestTarget(upload: Upload): Promise<RequestTarget | null> {
     if (!upload.webhook) return null;
-    return {
-      url: upload.webhook.url,
-      delaySeconds: upload.webhook.delay,
-      secretEncrypted: await this.repo.findWebhookSecret(upload.id),
-      credentialsEncrypted: await this.repo.findWebhookCredentials(upload.id),
-    };
+    return { url: upload.webhook.url, delaySeconds: upload.webhook.delay, ...(await this.repo.findWebhookSecrets(upload.id)) };
   }
 }

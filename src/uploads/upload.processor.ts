@@ -38,7 +38,15 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
   ) {
     this.processed = metrics.counter('uploads_processed_total', 'Uploads processed by outcome', ['outcome']);
     const { processorEnabled: enabled, tickMs } = config.upload;
-    this.worker = new LeasedWorker({ name: 'upload-processor', scheduler, logger: this.logger, enabled, tickMs, step: (token) => this.processNext(token) });
+    this.worker = new LeasedWorker({
+      name: 'upload-processor',
+      scheduler,
+      logger: this.logger,
+      enabled,
+      tickMs,
+      step: (token) => this.processNext(token),
+      release: (token) => repo.releaseLease(token, clock.nowMs()),
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -100,9 +108,7 @@ export class UploadProcessor implements OnApplicationBootstrap, BeforeApplicatio
     await this.repo.extendLease(upload.id, token, this.clock.nowMs() + this.config.upload.leaseMs);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.worker.stop();
-    const token = this.worker.activeToken;
-    if (token) await this.repo.releaseLease(token, this.clock.nowMs()).catch(() => undefined);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.worker.shutdown();
   }
 }

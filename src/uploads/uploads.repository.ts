@@ -29,15 +29,14 @@ export class UploadsRepository {
     return this.repo(manager).findOneBy({ id });
   }
 
-  async findWebhookSecret(id: string): Promise<string | null> {
-    const row = await this.uploads.createQueryBuilder('u').select(['u.id', 'u.webhookSecretEncrypted']).where('u.id = :id', { id }).getOne();
-    return row?.webhookSecretEncrypted ?? null;
-  }
-
-  /** The per-request webhook URL's encrypted user info (the URL itself is stored masked). */
-  async findWebhookCredentials(id: string): Promise<string | null> {
-    const row = await this.uploads.createQueryBuilder('u').select(['u.id', 'u.webhookCredentialsEncrypted']).where('u.id = :id', { id }).getOne();
-    return row?.webhookCredentialsEncrypted ?? null;
+  /** The per-request webhook's secret and its URL's user info, both encrypted (never selected by default). */
+  async findWebhookSecrets(id: string): Promise<{ secretEncrypted: string | null; credentialsEncrypted: string | null }> {
+    const row = await this.uploads
+      .createQueryBuilder('u')
+      .select(['u.id', 'u.webhookSecretEncrypted', 'u.webhookCredentialsEncrypted'])
+      .where('u.id = :id', { id })
+      .getOne();
+    return { secretEncrypted: row?.webhookSecretEncrypted ?? null, credentialsEncrypted: row?.webhookCredentialsEncrypted ?? null };
   }
 
   list(filter: { organizationId: string; status?: UploadStatus; cursor: CursorPosition | null; limit: number }): Promise<Upload[]> {

@@ -17,9 +17,6 @@ import { Upload, UploadStatus } from './upload.entity';
 import { presentUpload } from './upload.presenter';
 import { UploadsRepository } from './uploads.repository';
 
-export { MIN_VALID_NUMBERS } from './upload-rules';
-export type { StoredCsv } from './upload-intake';
-
 const DOWNLOAD_TTL_SECONDS = 3600;
 
 export interface CsvUploadOptions {
@@ -233,5 +230,3 @@ function scanned(scan: ScanResult): ScanFields {
     creditsRequired: scan.unique.length,
   };
 }
-
-export type { WebhookTarget };

@@ -4,7 +4,10 @@
  * (§5.3), unknown or dangerous query parameter names refused like unknown body fields (§1).
  */
 import { DataSource } from 'typeorm';
+import { AuthService } from '../../src/auth/auth.service';
 import { DatabaseService } from '../../src/database/database.service';
+import { sql, SqlFragment } from '../../src/database/sql';
+import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { balanceOf } from '../support/factories';
 import { validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV } from '../support/receiver';
@@ -23,12 +26,9 @@ describe('issue 13: honest answers', () => {
   afterEach(() => h.cleanup());
   afterAll(() => t.close());
 
-  async function rows(sql: string, params: unknown[] = []): Promise<any[]> {
-    let i = 0;
-    return db.transaction((m) => m.query(sql.replace(/\?/g, () => db.param(++i)), params));
-  }
-  async function count(table: string): Promise<number> {
-    return Number((await rows(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+  const rows = (statement: SqlFragment): Promise<any[]> => db.rows(null, statement);
+  async function count(table: 'webhook_endpoints' | 'events' | 'deliveries'): Promise<number> {
+    return Number((await rows(sql([`SELECT COUNT(*) AS n FROM ${table}`])))[0].n);
   }
 
   describe('null is a value (SPEC §1)', () => {
@@ -72,7 +72,6 @@ describe('issue 13: honest answers', () => {
   it('DELETE /api/v1/uploads/{id} without an active subscription → 403 subscription_required; nothing cancelled or refunded (SPEC §4.5)', async () => {
     const org = await t.createOrganization({ credits: 1000 });
     const up = (await t.http.post('/api/v1/uploads').set(org.auth).send({ phone_numbers: validPhones(100) }).expect(200)).body;
-    const { AuthService } = await import('../../src/auth/auth.service');
     await t.get(AuthService).setSubscription(org.organizationId, 'inactive');
     const balance = await balanceOf(t, org);
     const res = await t.http.delete(`/api/v1/uploads/${up.id}`).set(org.auth).expect(403);
@@ -132,12 +131,12 @@ describe('issue 13: honest answers', () => {
       r.respond = respondWith(204);
       const created = await t.http.post('/api/v1/webhooks').set(org.auth).send({ url, events: ['upload.completed'] }).expect(200);
       const id = created.body.webhook.id;
-      const [row] = await rows('SELECT url, url_credentials_encrypted FROM webhook_endpoints WHERE id = ?', [id]);
+      const [row] = await rows(sql`SELECT url, url_credentials_encrypted FROM webhook_endpoints WHERE id = ${id}`);
       expect(row.url).toBe(`${r.url.replace('http://', 'http://***:***@')}/private?tenant=7`);
       expect(row.url_credentials_encrypted).toMatch(/^v1:/);
-      expect(JSON.stringify(await rows('SELECT * FROM webhook_endpoints WHERE id = ?', [id]))).not.toMatch(/alice|s3cr/);
+      expect(JSON.stringify(await rows(sql`SELECT * FROM webhook_endpoints WHERE id = ${id}`))).not.toMatch(/alice|s3cr/);
       // the queryable part stays queryable
-      expect(await rows(`SELECT id FROM webhook_endpoints WHERE url LIKE ?`, ['%/private?tenant=7'])).toEqual([{ id }]);
+      expect(await rows(sql`SELECT id FROM webhook_endpoints WHERE url LIKE ${'%/private?tenant=7'}`)).toEqual([{ id }]);
 
       r.reset();
       r.respond = respondWith(200);
@@ -146,7 +145,7 @@ describe('issue 13: honest answers', () => {
       const sent = r.requests.find((q) => q.headers['x-optimaldial-event-id'] === ev.id)!;
       expect(sent.url).toBe('/private?tenant=7');
       expect(sent.headers.authorization).toBe(`Basic ${Buffer.from('alice:s3cr:t').toString('base64')}`);
-      expect(JSON.stringify(await rows('SELECT * FROM deliveries WHERE event_id = ?', [ev.id]))).not.toMatch(/alice|s3cr/);
+      expect(JSON.stringify(await rows(sql`SELECT * FROM deliveries WHERE event_id = ${ev.id}`))).not.toMatch(/alice|s3cr/);
 
       // same masked form, another password: a changed URL, so it is re-pinged (with the new credentials) and saved
       r.reset();
@@ -162,7 +161,6 @@ describe('issue 13: honest answers', () => {
     });
 
     it('per-request webhook: stored masked on the upload and the delivery, user info encrypted, sent as Basic auth', async () => {
-      const { UploadProcessor } = await import('../../src/uploads/upload.processor');
       const org = await t.createOrganization({ credits: 1000 });
       const r = await h.receiver();
       r.respond = respondWith(200);
@@ -173,7 +171,7 @@ describe('issue 13: honest answers', () => {
       await h.drain();
       expect(r.requests).toHaveLength(1);
       expect(r.requests[0].headers.authorization).toBe(`Basic ${Buffer.from('bob:pw@x').toString('base64')}`);
-      const stored = JSON.stringify([...(await rows('SELECT * FROM uploads WHERE id = ?', [up.id])), ...(await rows('SELECT * FROM deliveries WHERE upload_id = ?', [up.id]))]);
+      const stored = JSON.stringify([...(await rows(sql`SELECT * FROM uploads WHERE id = ${up.id}`)), ...(await rows(sql`SELECT * FROM deliveries WHERE upload_id = ${up.id}`))]);
       expect(stored).not.toMatch(/bob|pw%40x|pw@x/);
       expect(stored).toMatch(/\*\*\*:\*\*\*@/);
     });
@@ -190,12 +188,12 @@ describe('issue 13: honest answers', () => {
       for (let i = 0; i < later; i++) await ds.undoLastMigration({ transaction: 'each' });
       try {
         // what the service wrote before this migration: the URL with its credentials, in plain text
-        const [plain] = await rows('SELECT url FROM webhook_endpoints WHERE id = ?', [id]);
+        const [plain] = await rows(sql`SELECT url FROM webhook_endpoints WHERE id = ${id}`);
         expect(plain.url).toBe(url);
       } finally {
         await ds.runMigrations({ transaction: 'each' });
       }
-      const [row] = await rows('SELECT url, url_credentials_encrypted FROM webhook_endpoints WHERE id = ?', [id]);
+      const [row] = await rows(sql`SELECT url, url_credentials_encrypted FROM webhook_endpoints WHERE id = ${id}`);
       expect(row.url).toBe(`${r.url.replace('http://', 'http://***:***@')}/legacy`);
       expect(row.url_credentials_encrypted).toMatch(/^v1:/);
       r.reset();

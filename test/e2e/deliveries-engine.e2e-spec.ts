@@ -9,6 +9,7 @@ import { endpointBookkeeping } from '../../src/deliveries/endpoint-bookkeeping';
 import { EventsService } from '../../src/deliveries/events.service';
 import { MAX_ATTEMPTS } from '../../src/deliveries/retry-schedule';
 import { WebhooksService } from '../../src/webhooks/webhooks.service';
+import { waitFor } from '../support/poll';
 import { LOCAL_DELIVERY_ENV } from '../support/receiver';
 import { createTestApp, TestApp } from '../support/test-app';
 import { DeliveryHarness, holdingResponder, HOUR } from './deliveries.helpers';
@@ -29,8 +30,7 @@ describe('delivery engine (issue 12)', () => {
 
   const corruptSecret = (endpointId: string) => {
     // a ciphertext of the right shape whose auth tag cannot verify (as after a SECRETS_ENCRYPTION_KEY change)
-    const { text, values } = db.compile(db.sql`UPDATE webhook_endpoints SET secret_encrypted = ${`v1:${Buffer.alloc(60, 7).toString('base64')}`} WHERE id = ${endpointId}`);
-    return db.transaction((m) => m.query(text, values));
+    return db.transaction((m) => db.execute(m, db.sql`UPDATE webhook_endpoints SET secret_encrypted = ${`v1:${Buffer.alloc(60, 7).toString('base64')}`} WHERE id = ${endpointId}`));
   };
 
   it('publishMany writes the same events and deliveries as publish, in one transaction, and delivers them', async () => {
@@ -101,15 +101,15 @@ describe('delivery engine (issue 12)', () => {
     for (let i = 0; i < 5; i++) await h.publish(org.organizationId, 'upload.completed', { upload: { id: `pr-${i}` } }, { requestTarget: { url: `${slow.url}/n/${i}`, delaySeconds: 0 } });
     await h.publish(org.organizationId, 'upload.completed', { upload: { id: 'pr-other' } }, { requestTarget: { url: `${other.url}/n`, delaySeconds: 0 } });
     const draining = h.drain();
-    await waitFor(() => holding.held.length === PER_ENDPOINT && other.requests.length === 1);
+    await waitFor(() => holding.held.length === PER_ENDPOINT && other.requests.length === 1, 10_000, 'two held, the other delivered', 10);
     // the claim itself holds the bound: nothing more for that origin is claimable while two are in flight
     const more = await t.get(DeliveriesRepository).claimDue({ now: t.clock.nowMs(), limit: 100, leaseMs: 60_000, token: 'probe:1', perEndpoint: PER_ENDPOINT });
     expect(more).toEqual([]);
-    const { text, values } = db.compile(db.sql`SELECT status, COUNT(*) AS n FROM deliveries WHERE target_url LIKE ${`${slow.url}/%`} GROUP BY status`);
-    const byStatus = Object.fromEntries((await db.dataSource.query(text, values)).map((x: { status: string; n: unknown }) => [x.status, Number(x.n)]));
+    const counts = await db.rows(null, db.sql`SELECT status, COUNT(*) AS n FROM deliveries WHERE target_url LIKE ${`${slow.url}/%`} GROUP BY status`);
+    const byStatus = Object.fromEntries(counts.map((x) => [x.status, Number(x.n)]));
     expect(byStatus).toEqual({ in_flight: PER_ENDPOINT, pending: 5 - PER_ENDPOINT });
     holding.release();
-    await waitFor(() => slow.requests.length === 5 && holding.held.length === 0, () => holding.release());
+    await waitFor(() => (slow.requests.length === 5 && holding.held.length === 0) || (holding.release(), false), 10_000, 'the slow origin drained', 10);
     await draining;
     expect(holding.maxConcurrent()).toBe(PER_ENDPOINT);
     expect(other.requests).toHaveLength(1);
@@ -148,12 +148,3 @@ describe('delivery engine (issue 12)', () => {
     expect(await h.delivery(org, id)).toMatchObject({ status: 'delivered' });
   });
 });
-
-async function waitFor(cond: () => boolean, tick?: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    tick?.();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

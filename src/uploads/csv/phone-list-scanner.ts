@@ -80,7 +80,7 @@ export interface ScanResult {
  * Which rows count (SPEC §4.3), for the scan and for the result files alike: a data row is read only when it has
  * as many cells as the header (a ragged row is an invalid row); its phone cell is then the candidate number.
  */
-export function phoneCell(row: string[], header: string[], phoneIndex: number): string | null {
+function phoneCell(row: string[], header: string[], phoneIndex: number): string | null {
   return row.length === header.length ? row[phoneIndex] : null;
 }
 
