@@ -576,70 +576,62 @@ function usePagedList(k, path) {
   return { items, cursor, reload, more, a };
 }
 
-function UploadsScreen({ k }) {
-  const { items, cursor, reload, more, a } = usePagedList(k, '/api/v1/uploads');
+/** A cursor-paged list screen (uploads, contacts): title with Refresh, the error, the cards, Load more. */
+function PagedScreen({ k, path, title, noun, card }) {
+  const { items, cursor, reload, more, a } = usePagedList(k, path);
   return html`
     <main id="main">
       <div class="title-row">
-        <${Heading}>Uploads</${Heading}>
+        <${Heading}>${title}</${Heading}>
         <button type="button" class="secondary" onClick=${reload} disabled=${a.busy}>Refresh</button>
       </div>
       <${ErrorText} error=${a.error} />
-      ${items && items.length === 0 && html`<p>No uploads yet.</p>`}
+      ${items && items.length === 0 && html`<p>No ${noun} yet.</p>`}
       ${items && items.length > 0 && html`
-        <ul class="cards" aria-label="Uploads, newest first">
-          ${items.map((u) => html`
-            <li class="card">
-              <h2 class="url">${u.original_filename}</h2>
-              <dl class="facts">
-                <div><dt>Status</dt><dd><span class=${`badge ${u.status === 'completed' ? 'ok' : u.status === 'failed' || u.status === 'validation_failed' ? 'bad' : 'off'}`}>${u.status}</span></dd></div>
-                <div><dt>Rows</dt><dd>${u.total_rows ?? '—'}</dd></div>
-                <div><dt>Valid</dt><dd>${u.valid_row_count ?? '—'}</dd></div>
-                <div><dt>Invalid</dt><dd>${u.invalid_row_count ?? '—'}</dd></div>
-                <div><dt>Duplicates</dt><dd>${u.duplicate_row_count ?? '—'}</dd></div>
-                <div><dt>Credits</dt><dd>${u.credits_charged ?? 0}${u.credits_refunded ? ` (${u.credits_refunded} refunded)` : ''}</dd></div>
-                <div><dt>Created</dt><dd>${when(u.created_at)}</dd></div>
-                <div><dt>Completed</dt><dd>${when(u.completed_at)}</dd></div>
-              </dl>
-              ${u.error_message && html`<p class="error">${u.error_message}</p>`}
-              <div class="actions" role="group" aria-label=${`Downloads of ${u.original_filename}`}>
-                ${DOWNLOADS.filter(([kind]) => kind === 'original' || u.status === 'completed').map(([kind, label]) => html`<${DownloadButton} k=${k} upload=${u} kind=${kind} label=${label} />`)}
-              </div>
-            </li>`)}
+        <ul class="cards" aria-label=${`${title}, newest first`}>
+          ${items.map(card)}
         </ul>`}
       ${cursor && html`<button type="button" onClick=${more} disabled=${a.busy}>Load more</button>`}
     </main>
   `;
 }
 
-function ContactsScreen({ k }) {
-  const { items, cursor, reload, more, a } = usePagedList(k, '/api/v1/contacts');
-  return html`
-    <main id="main">
-      <div class="title-row">
-        <${Heading}>Contacts</${Heading}>
-        <button type="button" class="secondary" onClick=${reload} disabled=${a.busy}>Refresh</button>
+function UploadsScreen({ k }) {
+  const card = (u) => html`
+    <li class="card">
+      <h2 class="url">${u.original_filename}</h2>
+      <dl class="facts">
+        <div><dt>Status</dt><dd><span class=${`badge ${u.status === 'completed' ? 'ok' : u.status === 'failed' || u.status === 'validation_failed' ? 'bad' : 'off'}`}>${u.status}</span></dd></div>
+        <div><dt>Rows</dt><dd>${u.total_rows ?? '—'}</dd></div>
+        <div><dt>Valid</dt><dd>${u.valid_row_count ?? '—'}</dd></div>
+        <div><dt>Invalid</dt><dd>${u.invalid_row_count ?? '—'}</dd></div>
+        <div><dt>Duplicates</dt><dd>${u.duplicate_row_count ?? '—'}</dd></div>
+        <div><dt>Credits</dt><dd>${u.credits_charged ?? 0}${u.credits_refunded ? ` (${u.credits_refunded} refunded)` : ''}</dd></div>
+        <div><dt>Created</dt><dd>${when(u.created_at)}</dd></div>
+        <div><dt>Completed</dt><dd>${when(u.completed_at)}</dd></div>
+      </dl>
+      ${u.error_message && html`<p class="error">${u.error_message}</p>`}
+      <div class="actions" role="group" aria-label=${`Downloads of ${u.original_filename}`}>
+        ${DOWNLOADS.filter(([kind]) => kind === 'original' || u.status === 'completed').map(([kind, label]) => html`<${DownloadButton} k=${k} upload=${u} kind=${kind} label=${label} />`)}
       </div>
-      <${ErrorText} error=${a.error} />
-      ${items && items.length === 0 && html`<p>No contacts yet.</p>`}
-      ${items && items.length > 0 && html`
-        <ul class="cards" aria-label="Contacts, newest first">
-          ${items.map((c) => html`
-            <li class="card">
-              <h2>${c.phone}</h2>
-              <dl class="facts">
-                <div><dt>Status</dt><dd><span class=${`badge ${c.status === 'completed' ? 'ok' : c.status === 'failed' ? 'bad' : 'off'}`}>${c.status}</span></dd></div>
-                <div><dt>OptimalDial status</dt><dd>${c.optimaldial_status ?? '—'}</dd></div>
-                <div><dt>Line type</dt><dd>${c.line_type ?? '—'}</dd></div>
-                <div><dt>Created</dt><dd>${when(c.created_at)}</dd></div>
-                <div><dt>Completed</dt><dd>${when(c.completed_at)}</dd></div>
-              </dl>
-              ${(c.error_message || c.message) && html`<p class=${c.error_message ? 'error' : 'muted'}>${c.error_message || c.message}</p>`}
-            </li>`)}
-        </ul>`}
-      ${cursor && html`<button type="button" onClick=${more} disabled=${a.busy}>Load more</button>`}
-    </main>
-  `;
+    </li>`;
+  return html`<${PagedScreen} k=${k} path="/api/v1/uploads" title="Uploads" noun="uploads" card=${card} />`;
+}
+
+function ContactsScreen({ k }) {
+  const card = (c) => html`
+    <li class="card">
+      <h2>${c.phone}</h2>
+      <dl class="facts">
+        <div><dt>Status</dt><dd><span class=${`badge ${c.status === 'completed' ? 'ok' : c.status === 'failed' ? 'bad' : 'off'}`}>${c.status}</span></dd></div>
+        <div><dt>OptimalDial status</dt><dd>${c.optimaldial_status ?? '—'}</dd></div>
+        <div><dt>Line type</dt><dd>${c.line_type ?? '—'}</dd></div>
+        <div><dt>Created</dt><dd>${when(c.created_at)}</dd></div>
+        <div><dt>Completed</dt><dd>${when(c.completed_at)}</dd></div>
+      </dl>
+      ${(c.error_message || c.message) && html`<p class=${c.error_message ? 'error' : 'muted'}>${c.error_message || c.message}</p>`}
+    </li>`;
+  return html`<${PagedScreen} k=${k} path="/api/v1/contacts" title="Contacts" noun="contacts" card=${card} />`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
