@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { ApiError } from '../common/api-error';
 import { Public } from '../common/principal';
 
@@ -10,7 +10,7 @@ import { Public } from '../common/principal';
  * The developer panel (SPEC §12): static files only. The page holds the API key the person pastes and calls the
  * public REST API with it, so the panel itself needs no key (@Public) and never sees one.
  */
-export const PANEL_HEADERS: Record<string, string> = {
+const PANEL_HEADERS: Record<string, string> = {
   // No inline script or style anywhere: every script is a module file served from here, styles from panel.css.
   'Content-Security-Policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -32,6 +32,8 @@ const TYPES: Record<string, string> = {
 
 /** The browser code: src/panel/web when run from sources, dist/panel/web once built (Nest CLI assets). */
 const WEB_DIR = join(__dirname, 'web');
+/** What /panel/assets/ serves (index.html is /panel itself). */
+const ASSET_NAME = /^[a-z0-9-]+\.(js|css|svg)$/;
 /** Preact + hooks + htm in one ES module, shipped with the service's own dependencies (no CDN). */
 const VENDOR_FILE = join(dirname(require.resolve('htm')), '..', 'preact', 'standalone.module.js');
 
@@ -40,40 +42,32 @@ interface Asset {
   type: string;
 }
 
+const readAsset = (path: string): Asset => ({ body: readFileSync(path), type: TYPES[extname(path)] ?? 'application/octet-stream' });
+
 @ApiExcludeController()
 @Public()
 @Controller('panel')
 export class PanelController {
-  private readonly cache = new Map<string, Asset>();
+  // Read once at start-up: the files change only with a deploy, and a missing one fails the boot, not a request.
+  private readonly page = readAsset(join(WEB_DIR, 'index.html'));
+  private readonly vendorModule = readAsset(VENDOR_FILE);
+  private readonly assets = new Map(readdirSync(WEB_DIR).filter((f) => ASSET_NAME.test(f)).map((f) => [f, readAsset(join(WEB_DIR, f))]));
 
   @Get()
   index(@Res() res: Response): void {
-    this.send(res, this.load('index.html', join(WEB_DIR, 'index.html')), 'no-store');
+    this.send(res, this.page, 'no-store');
   }
 
   @Get('vendor/preact-htm.js')
   vendor(@Res() res: Response): void {
-    this.send(res, this.load('vendor', VENDOR_FILE, '.js'), 'no-cache');
+    this.send(res, this.vendorModule, 'no-cache');
   }
 
   @Get('assets/:file')
   asset(@Param('file') file: string, @Res() res: Response): void {
-    if (!/^[a-z0-9-]+\.(js|css|svg)$/.test(file)) throw ApiError.notFound();
-    this.send(res, this.load(file, join(WEB_DIR, file)), 'no-cache');
-  }
-
-  private load(key: string, path: string, ext = path.slice(path.lastIndexOf('.'))): Asset {
-    const cached = this.cache.get(key);
-    if (cached) return cached;
-    let body: Buffer;
-    try {
-      body = readFileSync(path);
-    } catch {
-      throw ApiError.notFound();
-    }
-    const asset = { body, type: TYPES[ext] ?? 'application/octet-stream' };
-    this.cache.set(key, asset);
-    return asset;
+    const found = this.assets.get(file);
+    if (!found) throw ApiError.notFound();
+    this.send(res, found, 'no-cache');
   }
 
   private send(res: Response, asset: Asset, cache: string): void {

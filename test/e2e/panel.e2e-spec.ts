@@ -1,6 +1,5 @@
 import AxeBuilder from '@axe-core/playwright';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 import { AuthService } from '../../src/auth/auth.service';
@@ -8,6 +7,7 @@ import { UploadProcessor } from '../../src/uploads/upload.processor';
 import { validPhones } from '../support/phone-data';
 import { LOCAL_DELIVERY_ENV, Receiver } from '../support/receiver';
 import { createTestApp, TestApp, TestOrg } from '../support/test-app';
+import { freePort } from '../support/service-process';
 import { DeliveryHarness, holdingResponder, respondWith } from './deliveries.helpers';
 
 /**
@@ -55,14 +55,6 @@ async function countIs(l: Locator, n: number): Promise<void> {
   expect(await eventually(() => l.count(), (v) => v === n)).toBe(n);
 }
 const isFocused = (l: Locator) => l.evaluate((el) => el === document.activeElement);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /** One browser tab of one person, recording every request it makes; only this service is reachable. */
 interface Tab {

@@ -10,7 +10,7 @@ export const keyStore = {
 };
 
 /** An answer the API refused: `message` is what the person reads, built from the SPEC §2 `detail`. */
-export class ApiFailure extends Error {
+class ApiFailure extends Error {
   constructor(status, body) {
     super(describeError(status, body));
     this.status = status;
@@ -19,7 +19,7 @@ export class ApiFailure extends Error {
 }
 
 /** `detail` as text: the string itself, or an object's message/error plus the context a person needs. */
-export function describeError(status, body) {
+function describeError(status, body) {
   const detail = body && typeof body === 'object' ? body.detail : undefined;
   let text;
   if (typeof detail === 'string') text = detail;

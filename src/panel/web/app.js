@@ -16,6 +16,9 @@ const DOWNLOADS = [
 const when = (iso) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '—');
 const endpointState = (e) => (e.is_active ? 'Active' : e.disabled_at ? 'Auto-disabled' : 'Disabled manually');
 const stateClass = (e) => (e.is_active ? 'badge ok' : e.disabled_at ? 'badge bad' : 'badge off');
+/** A status badge's class: ok, bad, or neither. */
+const badge = (status, ok, bad) => `badge ${ok.includes(status) ? 'ok' : bad.includes(status) ? 'bad' : 'off'}`;
+const deliveryBadge = (status) => badge(status, ['delivered'], ['exhausted']);
 
 /**
  * Runs one request at a time for a control: `busy` disables it, `error` is the API's detail, `notice` what
@@ -52,13 +55,12 @@ function Notice({ text }) {
 }
 
 /** Moves keyboard focus to a screen's heading when the screen changes, so a screen reader announces it. */
-function Heading({ level = 1, children }) {
+function Heading({ children }) {
   const ref = useRef(null);
   useEffect(() => ref.current?.focus(), []);
-  return level === 1
-    ? html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`
-    : html`<h2 tabindex="-1" ref=${ref}>${children}</h2>`;
+  return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
 }
+
 
 function SecretOnce({ secret, title, onDone }) {
   const [copied, setCopied] = useState(null);
@@ -397,7 +399,7 @@ function DeliveriesList({ k, endpointId, refreshKey, go }) {
           ${items.map((d) => html`
             <li class="row">
               <div>
-                <strong>${d.event_type}</strong> <span class=${`badge ${d.status === 'delivered' ? 'ok' : d.status === 'exhausted' ? 'bad' : 'off'}`}>${d.status}</span>
+                <strong>${d.event_type}</strong> <span class=${deliveryBadge(d.status)}>${d.status}</span>
                 <div class="muted">${when(d.created_at)} · ${d.attempt_count} ${d.attempt_count === 1 ? 'attempt' : 'attempts'}${d.last_response_status ? ` · last HTTP ${d.last_response_status}` : ''}${d.last_error && d.last_error !== `HTTP ${d.last_response_status}` ? ` · ${d.last_error}` : ''}</div>
               </div>
               <button type="button" class="secondary" onClick=${() => go({ name: 'delivery', endpointId, id: d.id })} aria-label=${`View delivery of ${d.event_type} created ${when(d.created_at)}`}>View</button>
@@ -493,7 +495,7 @@ function DeliveryScreen({ k, endpointId, id, go }) {
       <section class="card" aria-labelledby="summary-title">
         <h2 id="summary-title">Summary</h2>
         <dl class="facts">
-          <div><dt>Status</dt><dd><span class=${`badge ${d.status === 'delivered' ? 'ok' : d.status === 'exhausted' ? 'bad' : 'off'}`}>${d.status}</span></dd></div>
+          <div><dt>Status</dt><dd><span class=${deliveryBadge(d.status)}>${d.status}</span></dd></div>
           <div><dt>Attempts</dt><dd>${d.attempt_count}</dd></div>
           <div><dt>Created</dt><dd>${when(d.created_at)}</dd></div>
           <div><dt>Delivered</dt><dd>${when(d.delivered_at)}</dd></div>
@@ -601,7 +603,7 @@ function UploadsScreen({ k }) {
     <li class="card">
       <h2 class="url">${u.original_filename}</h2>
       <dl class="facts">
-        <div><dt>Status</dt><dd><span class=${`badge ${u.status === 'completed' ? 'ok' : u.status === 'failed' || u.status === 'validation_failed' ? 'bad' : 'off'}`}>${u.status}</span></dd></div>
+        <div><dt>Status</dt><dd><span class=${badge(u.status, ['completed'], ['failed', 'validation_failed'])}>${u.status}</span></dd></div>
         <div><dt>Rows</dt><dd>${u.total_rows ?? '—'}</dd></div>
         <div><dt>Valid</dt><dd>${u.valid_row_count ?? '—'}</dd></div>
         <div><dt>Invalid</dt><dd>${u.invalid_row_count ?? '—'}</dd></div>
@@ -623,7 +625,7 @@ function ContactsScreen({ k }) {
     <li class="card">
       <h2>${c.phone}</h2>
       <dl class="facts">
-        <div><dt>Status</dt><dd><span class=${`badge ${c.status === 'completed' ? 'ok' : c.status === 'failed' ? 'bad' : 'off'}`}>${c.status}</span></dd></div>
+        <div><dt>Status</dt><dd><span class=${badge(c.status, ['completed'], ['failed'])}>${c.status}</span></dd></div>
         <div><dt>OptimalDial status</dt><dd>${c.optimaldial_status ?? '—'}</dd></div>
         <div><dt>Line type</dt><dd>${c.line_type ?? '—'}</dd></div>
         <div><dt>Created</dt><dd>${when(c.created_at)}</dd></div>
