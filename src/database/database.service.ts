@@ -199,6 +199,11 @@ export class DatabaseService implements OnModuleInit {
     return this.isPostgres ? sql([` FOR UPDATE OF ${alias} SKIP LOCKED`]) : sql``;
   }
 
+  /** ` FOR UPDATE` on PostgreSQL (rows locked in the statement's order); nothing on SQLite (one writer). */
+  forUpdate(): SqlFragment {
+    return this.isPostgres ? sql([' FOR UPDATE']) : sql``;
+  }
+
   /**
    * For the rest of `manager`'s transaction, PostgreSQL plans with index scans only (nothing on SQLite: no table
    * there is ever ANALYZEd, and its planner walks the index on its own). For a queue table's claim: the table

@@ -54,7 +54,7 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrit
     queueDepth: jest.fn(),
   } as unknown as DeliveriesRepository;
   const webhooks = {
-    recordResults: jest.fn(async () => false),
+    recordResults: jest.fn(async () => new Set<string>()),
   } as unknown as WebhooksService;
   const db = { transaction: (fn: (m: unknown) => Promise<unknown>) => fn({}) } as unknown as DatabaseService;
   const config = {
@@ -110,7 +110,7 @@ describe('DeliveryProcessor drain loop', () => {
     const { processor, recorded, webhooks } = build([async () => [claim('a', 'ep-9'), claim('b', 'ep-1'), claim('c', 'ep-5')]], { failWrites: 1 });
     expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
     expect(recorded.map((o) => o.deliveryId).sort()).toEqual(['a', 'b', 'c']);
-    const order = (webhooks.recordResults as jest.Mock).mock.calls.map((c) => c[1].endpointId);
+    const order = (webhooks.recordResults as jest.Mock).mock.calls.flatMap((c) => c[1].map((r: { endpointId: string }) => r.endpointId));
     expect(order).toEqual(['ep-1', 'ep-5', 'ep-9']);
   });
 

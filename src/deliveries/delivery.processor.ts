@@ -199,7 +199,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         const claimed = await this.db.transaction(async (m) => {
           if (sorted.length) {
             const applied = await this.repo.recordOutcomes(m, sorted, now);
-            for (const result of endpointBookkeeping(sorted, applied)) await this.webhooks.recordResults(m, result, now);
+            await this.webhooks.recordResults(m, endpointBookkeeping(sorted, applied), now);
           }
           if (claimLimit <= 0) return [];
           const { leaseMs, perEndpointConcurrency: perEndpoint } = this.config.delivery;

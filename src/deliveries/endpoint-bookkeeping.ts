@@ -1,22 +1,14 @@
+import { EndpointResult } from '../webhooks/webhooks.repository';
 import { AttemptOutcome } from './deliveries.repository';
 
-/** One endpoint's share of a recorded batch, as WebhooksRepository.recordResults applies it atomically. */
-export interface EndpointResult {
-  endpointId: string;
-  anySuccess: boolean;
-  failuresAfterLastSuccess: number;
-  lastSuccessAt: Date | null;
-  lastFailureAt: Date | null;
-  gone: boolean;
-}
+export type { EndpointResult };
 
 /**
  * Turns a batch of outcomes into endpoint bookkeeping (SPEC §5.7, §6.4): per endpoint, in order of finishing,
  * a success resets the streak to the failures after it, failures add to it, a 410 disables. Only outcomes that
  * were actually applied count (`applied`: the delivery ids recordOutcomes updated): a late result for a row
  * that was re-claimed after its lease expired, or exhausted by its endpoint's deletion, must not count a second
- * time. Per-request targets (no endpoint) keep no bookkeeping. Sorted by endpoint id: rows are locked in that
- * order, so two instances recording the same endpoints cannot deadlock.
+ * time. Per-request targets (no endpoint) keep no bookkeeping. Sorted by endpoint id.
  */
 export function endpointBookkeeping(outcomes: readonly AttemptOutcome[], applied: ReadonlySet<string>): EndpointResult[] {
   const byEndpoint = new Map<string, AttemptOutcome[]>();

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
-import { raw, rowBool, rowIntOrNull } from '../database/sql';
+import { list, rowBool, rowIntOrNull, tuples } from '../database/sql';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 export interface SigningSecrets {
@@ -11,6 +11,19 @@ export interface SigningSecrets {
   previous: string | null;
   previousExpiresAt: Date | null;
 }
+
+/** One endpoint's share of a recorded batch of attempt results (deliveries/endpoint-bookkeeping.ts computes it). */
+export interface EndpointResult {
+  endpointId: string;
+  anySuccess: boolean;
+  failuresAfterLastSuccess: number;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
+  gone: boolean;
+}
+
+/** Column types of the bookkeeping VALUES list (PostgreSQL types a VALUES column from its first row). */
+const RESULT_TYPES = ['varchar', 'integer', 'integer', 'bigint', 'bigint', 'integer'];
 
 @Injectable()
 export class WebhooksRepository {
@@ -68,33 +81,35 @@ export class WebhooksRepository {
   }
 
   /**
-   * Endpoint bookkeeping for one endpoint's batch of attempt results, as one atomic UPDATE (several workers may
-   * record results for the same endpoint at once): a success in the batch resets the streak to the failures that
-   * followed it; otherwise failures add to it. The endpoint is disabled at the threshold, or at once on 410.
-   * Returns true when this update disabled the endpoint.
+   * Endpoint bookkeeping for a recorded batch of attempt results, one entry per endpoint, in one UPDATE (several
+   * workers may record results for the same endpoints at once, so it is computed in the statement from the row
+   * as it is): a success in the batch resets the streak to the failures that followed it; otherwise failures add
+   * to it. The endpoint is disabled at the threshold, or at once on 410. On PostgreSQL the rows are first locked in
+   * id order: an UPDATE … FROM locks in whatever order its plan joins, and two instances locking the same endpoints
+   * in different orders would deadlock. Returns the ids of the endpoints this update disabled.
    */
-  async recordResults(
-    manager: EntityManager,
-    r: { endpointId: string; anySuccess: boolean; failuresAfterLastSuccess: number; lastSuccessAt: Date | null; lastFailureAt: Date | null; gone: boolean },
-    disableThreshold: number,
-    now: Date,
-  ): Promise<boolean> {
-    // On the delivery hot path (once per endpoint per recorded batch): hand-written through the dual-engine helper.
+  async recordResults(manager: EntityManager, results: readonly EndpointResult[], disableThreshold: number, now: Date): Promise<Set<string>> {
+    const disabled = new Set<string>();
+    if (!results.length) return disabled;
+    // On the delivery hot path (once per recorded batch): hand-written through the dual-engine helper.
     const { sql } = this.db;
-    const streak = r.anySuccess ? sql`${r.failuresAfterLastSuccess}` : sql`consecutive_failures + ${r.failuresAfterLastSuccess}`;
-    // decided here when it can be (PostgreSQL would compare two untyped parameters as text)
-    const constant = (v: boolean) => raw(v ? '1 = 1' : '1 = 0');
-    const over = r.anySuccess ? constant(r.failuresAfterLastSuccess >= disableThreshold) : sql`${streak} >= ${disableThreshold}`;
-    const disable = sql`is_active = ${true} AND (${constant(r.gone)} OR ${over})`;
-    const [after] = await this.db.rows(
+    const ids = results.map((r) => r.endpointId).sort();
+    await this.db.rows(manager, sql`SELECT id FROM webhook_endpoints WHERE id IN (${list(ids)}) ORDER BY id${this.db.forUpdate()}`);
+    const values = results.map((r) => [r.endpointId, r.anySuccess ? 1 : 0, r.failuresAfterLastSuccess, r.lastSuccessAt, r.lastFailureAt, r.gone ? 1 : 0]);
+    const streak = sql`CASE WHEN v.any_success = 1 THEN v.failures ELSE webhook_endpoints.consecutive_failures + v.failures END`;
+    const disable = sql`webhook_endpoints.is_active = ${true} AND (v.gone = 1 OR ${streak} >= ${disableThreshold})`;
+    const rows = await this.db.rows(
       manager,
-      sql`UPDATE webhook_endpoints SET consecutive_failures = ${streak},
-        last_success_at = COALESCE(${r.lastSuccessAt}, last_success_at), last_failure_at = COALESCE(${r.lastFailureAt}, last_failure_at),
-        disabled_at = CASE WHEN ${disable} THEN ${now} ELSE disabled_at END,
-        is_active = CASE WHEN ${disable} THEN ${false} ELSE is_active END,
-        updated_at = ${now}
-        WHERE id = ${r.endpointId} RETURNING is_active, disabled_at`,
+      sql`WITH v (id, any_success, failures, last_success_at, last_failure_at, gone) AS (VALUES ${tuples(values, RESULT_TYPES)})
+        UPDATE webhook_endpoints SET consecutive_failures = ${streak},
+          last_success_at = COALESCE(v.last_success_at, webhook_endpoints.last_success_at),
+          last_failure_at = COALESCE(v.last_failure_at, webhook_endpoints.last_failure_at),
+          disabled_at = CASE WHEN ${disable} THEN ${now} ELSE webhook_endpoints.disabled_at END,
+          is_active = CASE WHEN ${disable} THEN ${false} ELSE webhook_endpoints.is_active END,
+          updated_at = ${now}
+        FROM v WHERE webhook_endpoints.id = v.id RETURNING webhook_endpoints.id, webhook_endpoints.is_active, webhook_endpoints.disabled_at`,
     );
-    return !!after && !rowBool(after.is_active) && rowIntOrNull(after.disabled_at) === now.getTime();
+    for (const r of rows) if (!rowBool(r.is_active) && rowIntOrNull(r.disabled_at) === now.getTime()) disabled.add(r.id as string);
+    return disabled;
   }
 }

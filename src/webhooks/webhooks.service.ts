@@ -13,7 +13,7 @@ import { presentWebhook } from './webhooks.presenter';
 import { openUrl, SealedUrl, sealUrl } from '../net/url-credentials';
 import { DEFAULT_EVENTS, SubscribableEventType, WebhookEndpoint } from './webhook-endpoint.entity';
 import { WebhookPingService } from './webhook-ping.service';
-import { WebhooksRepository } from './webhooks.repository';
+import { EndpointResult, WebhooksRepository } from './webhooks.repository';
 
 export const SECRET_ROTATION_OVERLAP_MS = 24 * 3600_000;
 export const AUTO_DISABLE_THRESHOLD = 20;
@@ -181,8 +181,9 @@ export class WebhooksService {
     return this.repo.findForOrganization(organizationId, id, manager);
   }
 
-  recordResults(manager: EntityManager, result: Parameters<WebhooksRepository['recordResults']>[1], now: Date): Promise<boolean> {
-    return this.repo.recordResults(manager, result, AUTO_DISABLE_THRESHOLD, now);
+  /** A recorded batch's endpoint bookkeeping (SPEC §6.4), in the caller's transaction; returns the endpoints it disabled. */
+  recordResults(manager: EntityManager, results: readonly EndpointResult[], now: Date): Promise<Set<string>> {
+    return this.repo.recordResults(manager, results, AUTO_DISABLE_THRESHOLD, now);
   }
 
   private async verifyByPing(url: URL, secrets: string[], webhookId: string | null): Promise<void> {

@@ -141,10 +141,46 @@ describe('delivery engine (issue 12)', () => {
     };
     await db.transaction(async (m) => {
       const applied = await repo.recordOutcomes(m, [late], now);
-      for (const result of endpointBookkeeping([late], applied)) await t.get(WebhooksService).recordResults(m, result, now);
+      await t.get(WebhooksService).recordResults(m, endpointBookkeeping([late], applied), now);
     });
     const after = await h.endpointState(e);
     expect(after).toMatchObject({ is_active: true, consecutive_failures: before.consecutive_failures, disabled_at: null });
     expect(await h.delivery(org, id)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('records the bookkeeping of every endpoint in a batch at once: reset, streak, threshold and 410 side by side', async () => {
+    const org = await t.createOrganization();
+    const r = await h.receiver();
+    const [ok, failing, atThreshold, gone] = await Promise.all(['/ok', '/failing', '/threshold', '/gone'].map((p) => h.endpoint(org, r, p)));
+    const now = t.clock.now();
+    const at = (ms: number) => new Date(now.getTime() - ms);
+    await db.transaction((m) =>
+      t.get(WebhooksService).recordResults(
+        m,
+        [
+          { endpointId: failing.id, anySuccess: false, failuresAfterLastSuccess: 3, lastSuccessAt: null, lastFailureAt: at(3000), gone: false },
+          { endpointId: atThreshold.id, anySuccess: false, failuresAfterLastSuccess: 19, lastSuccessAt: null, lastFailureAt: at(3000), gone: false },
+        ],
+        at(3000),
+      ),
+    );
+    const disabled = await db.transaction((m) =>
+      t.get(WebhooksService).recordResults(
+        m,
+        [
+          { endpointId: ok.id, anySuccess: true, failuresAfterLastSuccess: 0, lastSuccessAt: at(1000), lastFailureAt: null, gone: false },
+          { endpointId: failing.id, anySuccess: true, failuresAfterLastSuccess: 2, lastSuccessAt: at(2000), lastFailureAt: at(1000), gone: false },
+          { endpointId: atThreshold.id, anySuccess: false, failuresAfterLastSuccess: 1, lastSuccessAt: null, lastFailureAt: at(1000), gone: false },
+          { endpointId: gone.id, anySuccess: false, failuresAfterLastSuccess: 1, lastSuccessAt: null, lastFailureAt: at(1000), gone: true },
+        ],
+        now,
+      ),
+    );
+    expect([...disabled].sort()).toEqual([atThreshold.id, gone.id].sort());
+    const [sOk, sFailing, sThreshold, sGone] = await Promise.all([ok, failing, atThreshold, gone].map((e) => h.endpointState(e)));
+    expect(sOk).toMatchObject({ is_active: true, consecutive_failures: 0, last_success_at: at(1000).toISOString() });
+    expect(sFailing).toMatchObject({ is_active: true, consecutive_failures: 2, last_success_at: at(2000).toISOString(), last_failure_at: at(1000).toISOString() });
+    expect(sThreshold).toMatchObject({ is_active: false, consecutive_failures: 20, disabled_at: now.toISOString() });
+    expect(sGone).toMatchObject({ is_active: false, consecutive_failures: 1, disabled_at: now.toISOString() });
   });
 });

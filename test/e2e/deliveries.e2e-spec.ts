@@ -4,6 +4,7 @@
  * processor is off and driven by hand, time moves through the test clock.
  */
 import { Webhook } from 'standardwebhooks';
+import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { DatabaseService } from '../../src/database/database.service';
 import { Delivery } from '../../src/deliveries/delivery.entity';
 import { Event } from '../../src/deliveries/event.entity';
@@ -559,5 +560,30 @@ describe('deliveries: outbox, request, schedule, error classes (SPEC §6)', () =
     const page = await t.http.get('/api/v1/deliveries?upload_id=1c4b7a43-55f5-4c0e-8f6b-7a1e9d3c2b11').set(org.auth).expect(200);
     const d = await h.delivery(org, page.body.data[0].id);
     expect(d.attempts[0].error_class).toBe('connection');
+  });
+
+  // SQLite only (PostgreSQL's planner picks by table statistics). The upload and contact filters read their own
+  // index in the list's order, not the organization's whole history (migration 1732300017000).
+  (process.env.TEST_DATABASE_URL ? it.skip : it)('lists by upload and by contact through their own indexes (SQLite query plan)', async () => {
+    const org = await t.createOrganization();
+    const seen: Array<{ sql: string; params: unknown[] }> = [];
+    const getMany = SelectQueryBuilder.prototype.getMany;
+    const spy = jest.spyOn(SelectQueryBuilder.prototype, 'getMany').mockImplementation(function (this: SelectQueryBuilder<ObjectLiteral>) {
+      const [sql, params] = this.getQueryAndParameters();
+      seen.push({ sql, params });
+      return getMany.call(this);
+    });
+    try {
+      await t.http.get('/api/v1/deliveries?upload_id=3d1b7a43-55f5-4c0e-8f6b-7a1e9d3c2b11').set(org.auth).expect(200);
+      await t.http.get('/api/v1/deliveries?contact_id=4e2c8b54-66a6-4d1f-9a7c-8b2f0e4d3c22').set(org.auth).expect(200);
+    } finally {
+      spy.mockRestore();
+    }
+    const lists = seen.filter((q) => /FROM "deliveries"/.test(q.sql));
+    expect(lists).toHaveLength(2);
+    const plans = await Promise.all(lists.map(async (q) => (await t.get(DatabaseService).dataSource.query(`EXPLAIN QUERY PLAN ${q.sql}`, q.params)).map((p: { detail: string }) => p.detail).join('\n')));
+    expect(plans[0]).toMatch(/SEARCH d USING INDEX idx_deliveries_upload \(upload_id=\?/);
+    expect(plans[1]).toMatch(/SEARCH d USING INDEX idx_deliveries_contact \(contact_id=\?/);
+    for (const plan of plans) expect(plan).not.toMatch(/TEMP B-TREE/);
   });
 });

@@ -16,6 +16,6 @@ export async function recordFailedAttempts(t: TestApp, endpointId: string, failu
   const webhooks = t.get(WebhooksService);
   const now = opts.now ?? t.clock.now();
   await t.get(DatabaseService).transaction((m) =>
-    webhooks.recordResults(m, { endpointId, anySuccess: false, failuresAfterLastSuccess: failures, lastSuccessAt: null, lastFailureAt: opts.lastFailureAt ?? null, gone: false }, now),
+    webhooks.recordResults(m, [{ endpointId, anySuccess: false, failuresAfterLastSuccess: failures, lastSuccessAt: null, lastFailureAt: opts.lastFailureAt ?? null, gone: false }], now),
   );
 }

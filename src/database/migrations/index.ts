@@ -7,6 +7,7 @@ import { DeliveryContactId1732300004000 } from './1732300004000-delivery-contact
 import { DeliveryTargetOrigin1732300012000 } from './1732300012000-delivery-target-origin';
 import { contractMigration } from './1732300013000-contract';
 import { WebhookStats1732300016000 } from './1732300016000-webhook-stats';
+import { SparseDeliveryIndexes1732300017000 } from './1732300017000-sparse-delivery-indexes';
 
 /**
  * Every migration, in order (listed explicitly, not globbed, so the same list works from ts-node, jest and the
@@ -22,5 +23,6 @@ export function migrationsFor(secretsKey: Buffer): Array<new () => MigrationInte
     DeliveryTargetOrigin1732300012000,
     contractMigration(secretsKey),
     WebhookStats1732300016000,
+    SparseDeliveryIndexes1732300017000,
   ];
 }
