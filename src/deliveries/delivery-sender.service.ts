@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Agent } from 'undici';
 import { Clock } from '../common/clock';
-import { newId } from '../common/ids';
+import { newTimeOrderedId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { createSafeDispatcher } from '../net/http-clients';
 import { AddressPolicy } from '../net/safe-lookup';
@@ -150,7 +150,7 @@ export class DeliverySender {
       endpointId: claim.webhookEndpointId,
       gone: r.status === 410,
       attempt: {
-        id: newId(),
+        id: newTimeOrderedId(finishedAt.getTime()),
         deliveryId: claim.id,
         attemptNumber,
         startedAt,
