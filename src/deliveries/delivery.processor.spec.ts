@@ -39,6 +39,7 @@ function build(claims: Array<() => Promise<ClaimedDelivery[]>>, opts: { failWrit
   let failWrites = opts.failWrites ?? 0;
   const repo = {
     releaseExpiredLeases: jest.fn(async () => 0),
+    releaseLeases: jest.fn(async () => 0),
     // the repository stamps each claimed row with the claim's lease token
     claimDue: jest.fn(async (o: { token: string }) => (calls < claims.length ? (await claims[calls++]()).map((c) => ({ ...c, token: o.token })) : [])),
     loadEndpointTargets: jest.fn(
@@ -136,5 +137,27 @@ describe('DeliveryProcessor drain loop', () => {
     const settled = (repo.claimDue as jest.Mock).mock.results.map((r) => r.value);
     expect(await settled[claims - 1]).toEqual([]);
     expect(await settled[claims - 2]).toEqual([]);
+  });
+
+  it('waits for what it just sent before the next commit, so one commit records a whole round of attempts', async () => {
+    // attempts settle a few milliseconds after they are sent, in the order sent
+    send.mockImplementation(() => new Promise((r) => setTimeout(() => r(ok), 1)));
+    const round = (prefix: string) => async () => Array.from({ length: 8 }, (_, i) => claim(`${prefix}${i}`, `ep-${i % 4}`));
+    const { processor, repo } = build([round('a'), round('b')]);
+    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    const batches = (repo.recordOutcomes as jest.Mock).mock.calls.map((c) => (c[1] as AttemptOutcome[]).map((o) => o.deliveryId[0]).join(''));
+    expect(batches).toEqual(['aaaaaaaa', 'bbbbbbbb']);
+  });
+
+  it('does not wait on an attempt that never settles: the others are recorded once the wire goes quiet', async () => {
+    send.mockImplementation((_d, _url, headers) => (Object.values(headers).includes('slow') ? new Promise(() => undefined) : Promise.resolve(ok)));
+    const { processor, recorded } = build([async () => [claim('a'), claim('slow', 'ep-slow'), claim('b', 'ep-2')]]);
+    const drain = processor.processDueDeliveries();
+    const started = Date.now();
+    while (recorded.length < 2 && Date.now() - started < 1000) await new Promise((r) => setTimeout(r, 1));
+    expect(recorded.map((o) => o.deliveryId).sort()).toEqual(['a', 'b']);
+    expect(Date.now() - started).toBeLessThan(500);
+    await processor.beforeApplicationShutdown();
+    expect(await settleOrHang(drain)).toBe('drained');
   });
 });

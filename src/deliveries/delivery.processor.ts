@@ -13,6 +13,8 @@ import { endpointBookkeeping } from './endpoint-bookkeeping';
 const LEASE_CHECK_INTERVAL_MS = 5_000;
 /** How long settled outcomes may wait for company before they are recorded (see settleBatch). */
 const BATCH_WAIT_MS = 20;
+/** No attempt settled for this long: the rest on the wire is slow, record what has settled (see settleBatch). */
+const QUIET_MS = 2;
 /** A batched write that fails (a deadlock, a dropped connection) is tried this many times before it waits for the next flush. */
 const FLUSH_ATTEMPTS = 3;
 /**
@@ -22,6 +24,8 @@ const FLUSH_ATTEMPTS = 3;
 const FLUSH_MAX = 256;
 /** Ciphertexts already reported as undecryptable: each is logged once, not once per attempt. */
 const LOGGED_SECRETS_MAX = 1024;
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * Drains due deliveries (SPEC §6.6). The scheduled tick and the outbox's wake-up only call
@@ -97,16 +101,15 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         // again, so at most `globalConcurrency` attempts can ever be duplicated. Slots are refilled only once every
         // settled outcome is recorded, in the same transaction as the last of them.
         const free = this.outcomes.length > FLUSH_MAX ? 0 : Math.max(0, this.config.delivery.globalConcurrency - this.inFlight);
-        const claimed = await this.recordAndClaim(Math.min(this.config.delivery.batchSize, free));
-        if (claimed.length) {
-          await this.dispatch(claimed);
-          continue;
-        }
-        // Attempts may have settled while the claim ran: record them (and look again) rather than wait for a
-        // settle that will never come.
-        if (this.outcomes.length) continue;
-        if (this.inFlight === 0) break;
-        await this.settleBatch();
+        const limit = Math.min(this.config.delivery.batchSize, free);
+        const claimed = await this.recordAndClaim(limit);
+        if (claimed.length) await this.dispatch(claimed);
+        else if (this.inFlight === 0 && !this.outcomes.length) break;
+        // Only the batch size cut this claim short: claim more at once.
+        if (claimed.length && claimed.length === limit && limit < free) continue;
+        // What was just sent settles within a round trip: wait for it (see settleBatch) so that the next commit
+        // records it and refills its slots, instead of recording only what settled during the last commit.
+        if (this.inFlight > 0 && this.outcomes.length < FLUSH_MAX) await this.settleBatch();
       }
     } while (this.again && !this.stopping);
   }
@@ -221,20 +224,24 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /**
-   * Waits for attempts to settle, then a little longer so that their outcomes are recorded and their slots
-   * re-claimed in batches: until half of the global bound has settled, everything on the wire has, or
-   * BATCH_WAIT_MS have passed since the first one. One transaction per settled attempt would make the database,
-   * not the receivers, the limit (bench/deliveries.bench.ts measured 150/s that way), and on SQLite a batch's cost
-   * is mostly the pages it writes, which a bigger batch shares (half drained ~10 % faster than a quarter).
+   * Waits for attempts to settle, so that their outcomes are recorded and their slots re-claimed in batches: until
+   * everything on the wire has settled, nothing more has settled for QUIET_MS (what is left is slow: a receiver that
+   * takes its time, or never answers), or BATCH_WAIT_MS have passed. A drain's commit is a fixed cost (SQLite
+   * writes every page it touched; PostgreSQL pays a round trip per statement, ten per commit), so each one should
+   * record and refill as many slots as it can. Without the wait, a commit recorded only what settled while the
+   * one before it ran, and attempts sent just before it waited a whole commit more: half of the bound sat idle.
+   * One transaction per settled attempt made the database, not the receivers, the limit
+   * (bench/deliveries.bench.ts measured 150/s that way).
    */
   private async settleBatch(): Promise<void> {
-    await this.nextSettle();
-    const want = Math.max(1, Math.floor(this.config.delivery.globalConcurrency / 2));
     const deadline = Date.now() + BATCH_WAIT_MS;
-    while (this.inFlight > 0 && this.outcomes.length < want) {
+    let settled = this.outcomes.length;
+    while (this.inFlight > 0) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      await Promise.race([this.nextSettle(), new Promise((r) => setTimeout(r, left).unref())]);
+      const quiet = await Promise.race([this.nextSettle().then(() => false), delay(Math.min(left, QUIET_MS)).then(() => true)]);
+      if (quiet && this.outcomes.length === settled) break;
+      settled = this.outcomes.length;
     }
   }
 
