@@ -183,4 +183,14 @@ describe('delivery engine (issue 12)', () => {
     expect(sThreshold).toMatchObject({ is_active: false, consecutive_failures: 20, disabled_at: now.toISOString() });
     expect(sGone).toMatchObject({ is_active: false, consecutive_failures: 1, disabled_at: now.toISOString() });
   });
+
+  // PostgreSQL only (SQLite keeps no dead row versions): migration 1732300018000.
+  (process.env.TEST_DATABASE_URL ? it : it.skip)('PostgreSQL vacuums and analyzes the queue tables at 2 % dead rows, not the default 20 %', async () => {
+    const rows: Array<{ relname: string; reloptions: string[] }> = await db.dataSource.query(
+      "SELECT relname, reloptions FROM pg_class WHERE relname IN ('deliveries', 'contacts') AND relkind = 'r' ORDER BY relname",
+    );
+    expect(rows.map((r) => [r.relname, [...r.reloptions].sort()])).toEqual(
+      ['contacts', 'deliveries'].map((t) => [t, ['autovacuum_analyze_scale_factor=0.02', 'autovacuum_vacuum_scale_factor=0.02']]),
+    );
+  });
 });

@@ -8,6 +8,7 @@ import { DeliveryTargetOrigin1732300012000 } from './1732300012000-delivery-targ
 import { contractMigration } from './1732300013000-contract';
 import { WebhookStats1732300016000 } from './1732300016000-webhook-stats';
 import { SparseDeliveryIndexes1732300017000 } from './1732300017000-sparse-delivery-indexes';
+import { QueueAutovacuum1732300018000 } from './1732300018000-queue-autovacuum';
 
 /**
  * Every migration, in order (listed explicitly, not globbed, so the same list works from ts-node, jest and the
@@ -24,5 +25,6 @@ export function migrationsFor(secretsKey: Buffer): Array<new () => MigrationInte
     contractMigration(secretsKey),
     WebhookStats1732300016000,
     SparseDeliveryIndexes1732300017000,
+    QueueAutovacuum1732300018000,
   ];
 }
