@@ -152,6 +152,7 @@ async function undiciBaseline(urls: string[], total: number, concurrency: number
  * an 80,000-delivery one ran at 1,582/s instead of 2,629/s with autovacuum on). Such a server gets the VACUUM that
  * autovacuum would have run between phases, before each measured drain, and the run says so.
  */
+let vacuumNoted = false;
 async function vacuumWithoutAutovacuum(t: TestApp): Promise<void> {
   const db = t.get(DatabaseService);
   if (!db.isPostgres) return;
@@ -161,7 +162,6 @@ async function vacuumWithoutAutovacuum(t: TestApp): Promise<void> {
   vacuumNoted = true;
   await db.dataSource.query('VACUUM ANALYZE deliveries');
 }
-let vacuumNoted = false;
 
 async function statusCounts(t: TestApp): Promise<Record<string, number>> {
   const rows: Array<{ status: string; n: number | string }> = await t

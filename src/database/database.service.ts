@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
-import { compile, CompiledSql, Dialect, Row, sql, SqlFragment } from './sql';
+import { compile, CompiledSql, Dialect, list, raw, Row, sql, SqlFragment } from './sql';
 
 /** What `/health/ready` reports about the PostgreSQL pool (null on SQLite, which has one shared connection). */
 export interface PoolStats {
@@ -199,9 +199,14 @@ export class DatabaseService implements OnModuleInit {
     return this.isPostgres ? sql([` FOR UPDATE OF ${alias} SKIP LOCKED`]) : sql``;
   }
 
-  /** ` FOR UPDATE` on PostgreSQL (rows locked in the statement's order); nothing on SQLite (one writer). */
-  forUpdate(): SqlFragment {
-    return this.isPostgres ? sql([' FOR UPDATE']) : sql``;
+  /**
+   * PostgreSQL: locks these rows of `table` (a trusted name) in id order, for the rest of `manager`'s transaction,
+   * so that transactions updating the same rows in one statement (whose plan locks in its own order) cannot
+   * deadlock. Nothing on SQLite, which has one writer.
+   */
+  async lockInIdOrder(manager: EntityManager, table: string, ids: readonly string[]): Promise<void> {
+    if (!this.isPostgres || !ids.length) return;
+    await this.rows(manager, sql`SELECT id FROM ${raw(table)} WHERE id IN (${list(ids)}) ORDER BY id FOR UPDATE`);
   }
 
   /**

@@ -106,7 +106,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         if (claimed.length) await this.dispatch(claimed);
         else if (this.inFlight === 0 && !this.outcomes.length) break;
         // Only the batch size cut this claim short: claim more at once.
-        if (claimed.length && claimed.length === limit && limit < free) continue;
+        if (claimed.length === limit && limit < free) continue;
         // What was just sent settles within a round trip: wait for it (see settleBatch) so that the next commit
         // records it and refills its slots, instead of recording only what settled during the last commit.
         if (this.inFlight > 0 && this.outcomes.length < FLUSH_MAX) await this.settleBatch();
@@ -214,7 +214,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
       } catch (e) {
         if (attempt < FLUSH_ATTEMPTS) {
           this.logger.warn(`recording ${batch.length} delivery outcome(s) and claiming failed (${(e as Error).message}); retrying`);
-          await new Promise((r) => setTimeout(r, 20 * attempt));
+          await delay(20 * attempt);
           continue;
         }
         this.outcomes.unshift(...batch);
@@ -267,7 +267,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     if (this.timer) clearInterval(this.timer);
     const deadline = Date.now() + this.config.delivery.shutdownGraceMs;
     while (this.inFlight > 0 && Date.now() < deadline) {
-      await Promise.race([this.nextSettle(), new Promise((r) => setTimeout(r, 100).unref())]);
+      await Promise.race([this.nextSettle(), delay(100)]);
     }
     try {
       while (this.outcomes.length) await this.recordAndClaim(0);

@@ -1,5 +1,6 @@
 import { AttemptOutcome } from './deliveries.repository';
-import { endpointBookkeeping, EndpointResult } from './endpoint-bookkeeping';
+import { EndpointResult } from '../webhooks/webhooks.repository';
+import { endpointBookkeeping } from './endpoint-bookkeeping';
 
 const T0 = 1_700_000_000_000;
 let seq = 0;

@@ -1,8 +1,6 @@
 import { EndpointResult } from '../webhooks/webhooks.repository';
 import { AttemptOutcome } from './deliveries.repository';
 
-export type { EndpointResult };
-
 /**
  * Turns a batch of outcomes into endpoint bookkeeping (SPEC §5.7, §6.4): per endpoint, in order of finishing,
  * a success resets the streak to the failures after it, failures add to it, a 410 disables. Only outcomes that

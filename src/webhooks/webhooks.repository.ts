@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
-import { list, rowBool, rowIntOrNull, tuples } from '../database/sql';
+import { rowBool, rowIntOrNull, tuples } from '../database/sql';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 export interface SigningSecrets {
@@ -93,8 +93,7 @@ export class WebhooksRepository {
     if (!results.length) return disabled;
     // On the delivery hot path (once per recorded batch): hand-written through the dual-engine helper.
     const { sql } = this.db;
-    const ids = results.map((r) => r.endpointId).sort();
-    await this.db.rows(manager, sql`SELECT id FROM webhook_endpoints WHERE id IN (${list(ids)}) ORDER BY id${this.db.forUpdate()}`);
+    await this.db.lockInIdOrder(manager, 'webhook_endpoints', results.map((r) => r.endpointId));
     const values = results.map((r) => [r.endpointId, r.anySuccess ? 1 : 0, r.failuresAfterLastSuccess, r.lastSuccessAt, r.lastFailureAt, r.gone ? 1 : 0]);
     const streak = sql`CASE WHEN v.any_success = 1 THEN v.failures ELSE webhook_endpoints.consecutive_failures + v.failures END`;
     const disable = sql`webhook_endpoints.is_active = ${true} AND (v.gone = 1 OR ${streak} >= ${disableThreshold})`;
