@@ -44,7 +44,9 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
       db.pragma('synchronous = NORMAL');
       // With NORMAL, only a checkpoint syncs to disk. Every 10,000 pages (~40 MB of WAL) instead of SQLite's 1,000:
       // the delivery tables rewrite the same hot index pages in every commit, and a checkpoint copies each page once
-      // however often it was rewritten (bench/deliveries.bench.ts: publish ~20 % faster; a checkpoint stays ~10 ms).
+      // however often it was rewritten (bench/deliveries.bench.ts: publish ~20 % faster). SqliteCheckpointer does the
+      // copying from a thread of its own; the commit crossing this threshold still checkpoints what is left, because
+      // only the writer can restart the WAL from its beginning, and a WAL that never restarts grows without bound.
       db.pragma('wal_autocheckpoint = 10000');
     },
   };

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { DatabaseService } from './database.service';
 import { PgNotifications } from './pg-notifications';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 
 @Global()
 @Module({
@@ -13,7 +14,7 @@ import { PgNotifications } from './pg-notifications';
       useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), autoLoadEntities: true }),
     }),
   ],
-  providers: [DatabaseService, PgNotifications],
+  providers: [DatabaseService, PgNotifications, SqliteCheckpointer],
   exports: [DatabaseService, PgNotifications],
 })
 export class DatabaseModule {}
