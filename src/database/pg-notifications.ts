@@ -15,9 +15,7 @@ export class PgNotifications implements OnApplicationShutdown {
   private client: Client | null = null;
   private connecting: Promise<void> | null = null;
   private closed = false;
-  /** Channels with a NOTIFY queued or on the wire, and those asked for again meanwhile (see notify). */
-  private readonly notifying = new Set<string>();
-  private readonly notifyAgain = new Set<string>();
+  private readonly pendingNotify = new Set<string>();
 
   constructor(
     private readonly db: DatabaseService,
@@ -38,27 +36,14 @@ export class PgNotifications implements OnApplicationShutdown {
     await this.client?.query(`LISTEN ${quoteIdent(channel)}`).catch(() => undefined);
   }
 
-  /**
-   * Coalesced, one NOTIFY per channel on the wire at a time: calls while one is being sent make exactly one more,
-   * sent when it returns. Every call is still followed by a NOTIFY that starts after it (the waker calls this once
-   * its transaction has committed), but a steady 200 publishes/s no longer cost 200 NOTIFY transactions a second:
-   * each one takes PostgreSQL's global notify-queue lock at commit and wakes every listening instance.
-   */
+  /** Coalesced: any number of calls within one tick send one NOTIFY per channel. */
   notify(channel: string): void {
-    if (!this.enabled || this.closed) return;
-    if (this.notifying.has(channel)) {
-      this.notifyAgain.add(channel);
-      return;
-    }
-    this.notifying.add(channel);
+    if (!this.enabled || this.closed || this.pendingNotify.has(channel)) return;
+    this.pendingNotify.add(channel);
     setImmediate(() => {
-      const sent = this.closed
-        ? Promise.resolve()
-        : this.db.dataSource.query('SELECT pg_notify($1, $2)', [channel, '']).catch((e) => this.logger.warn(`NOTIFY ${channel} failed: ${(e as Error).message}`));
-      void sent.finally(() => {
-        this.notifying.delete(channel);
-        if (this.notifyAgain.delete(channel)) this.notify(channel);
-      });
+      this.pendingNotify.delete(channel);
+      if (this.closed) return;
+      this.db.dataSource.query('SELECT pg_notify($1, $2)', [channel, '']).catch((e) => this.logger.warn(`NOTIFY ${channel} failed: ${(e as Error).message}`));
     });
   }
 
