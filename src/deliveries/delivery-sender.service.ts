@@ -7,7 +7,7 @@ import { createSafeDispatcher } from '../net/http-clients';
 import { AddressPolicy } from '../net/safe-lookup';
 import { SecretCipher } from '../crypto/secret-cipher';
 import { AttemptOutcome, ClaimedDelivery, EndpointTarget } from './deliveries.repository';
-import { sendOnce, SendResult } from './delivery-sender';
+import { sendOnce, SendResult, SendTarget } from './delivery-sender';
 import { nextAttemptAt } from './retry-schedule';
 import { buildDeliveryHeaders } from '../webhooks/signer';
 import { sendingTarget } from '../net/url-credentials';
@@ -18,6 +18,8 @@ export interface WireTarget {
   rawUrl: string;
   /** Without credentials and fragment. */
   url: string;
+  /** `url` split for the dispatcher. */
+  send: SendTarget;
   authorization: string | undefined;
 }
 
@@ -95,7 +97,9 @@ export class DeliverySender {
     const key = credentialsEncrypted ? `${storedUrl}\n${credentialsEncrypted}` : storedUrl;
     const known = this.targets.get(key);
     if (known) return known;
-    return this.targets.set(key, { rawUrl: storedUrl, ...sendingTarget(storedUrl, credentialsEncrypted, (c) => this.decrypt(c)) });
+    const { url, authorization } = sendingTarget(storedUrl, credentialsEncrypted, (c) => this.decrypt(c));
+    const parsed = new URL(url);
+    return this.targets.set(key, { rawUrl: storedUrl, url, send: { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` }, authorization });
   }
 
   /** The current secret, plus the previous one during a rotation's overlap (SPEC §5.8). */
@@ -122,7 +126,7 @@ export class DeliverySender {
       secrets: p.secrets,
     });
     if (p.target.authorization) headers['authorization'] = p.target.authorization;
-    const r = await sendOnce(this.dispatcher, p.target.url, headers, p.body, this.config.delivery.timeoutMs);
+    const r = await sendOnce(this.dispatcher, p.target.send, headers, p.body, this.config.delivery.timeoutMs);
     return this.settle(p.claim, p.target.rawUrl, startedAt, r);
   }
 
