@@ -160,4 +160,19 @@ describe('DeliveryProcessor drain loop', () => {
     await processor.beforeApplicationShutdown();
     expect(await settleOrHang(drain)).toBe('drained');
   });
+
+  it('while only a silent attempt is on the wire and nothing is due, it waits instead of committing empty claims', async () => {
+    send.mockImplementation(() => new Promise(() => undefined));
+    const { processor, repo } = build([async () => [claim('silent', 'ep-silent')]]);
+    const drain = processor.processDueDeliveries();
+    await new Promise((r) => setTimeout(r, 100));
+    // the claim that sent it, and the one that found nothing due: no claim every few milliseconds after that
+    expect((repo.claimDue as jest.Mock).mock.calls.length).toBe(2);
+    // new work wakes it at once
+    void processor.processDueDeliveries();
+    await new Promise((r) => setTimeout(r, 10));
+    expect((repo.claimDue as jest.Mock).mock.calls.length).toBe(3);
+    await processor.beforeApplicationShutdown();
+    expect(await settleOrHang(drain)).toBe('drained');
+  });
 });

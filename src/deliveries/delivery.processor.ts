@@ -107,9 +107,13 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
         else if (this.inFlight === 0 && !this.outcomes.length) break;
         // Only the batch size cut this claim short: claim more at once.
         if (claimed.length === limit && limit < free) continue;
+        if (this.inFlight === 0 || this.outcomes.length >= FLUSH_MAX) continue;
         // What was just sent settles within a round trip: wait for it (see settleBatch) so that the next commit
         // records it and refills its slots, instead of recording only what settled during the last commit.
-        if (this.inFlight > 0 && this.outcomes.length < FLUSH_MAX) await this.settleBatch();
+        if (claimed.length) await this.settleBatch();
+        // Nothing was due and only slow attempts are on the wire: wait for one of them, or for new work (a
+        // publish's wake-up, the tick), instead of committing an empty claim every few milliseconds until they end.
+        else if (!this.outcomes.length) await this.nextSettle();
       }
     } while (this.again && !this.stopping);
   }
@@ -265,6 +269,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    // a drain waiting for a slow attempt to settle stops waiting
+    this.wakeWaiters();
     const deadline = Date.now() + this.config.delivery.shutdownGraceMs;
     while (this.inFlight > 0 && Date.now() < deadline) {
       await Promise.race([this.nextSettle(), delay(100)]);
