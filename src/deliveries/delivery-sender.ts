@@ -69,10 +69,11 @@ export function sendOnce(dispatcher: Dispatcher, target: SendTarget, headers: Re
     };
     // The deadline may pass before undici hands over the controller (still connecting): the attempt ends then,
     // and the request is aborted as soon as it starts.
+    // Unreferenced, like AbortSignal.timeout(): an attempt on the wire is its socket's business, not the timer's.
     const timer = setTimeout(() => {
       finish(failed(TIMEOUT));
       controller?.abort(TIMEOUT);
-    }, timeoutMs);
+    }, timeoutMs).unref();
 
     dispatcher.dispatch(
       { origin: target.origin, path: target.path, method: 'POST', headers, body },
