@@ -8,6 +8,7 @@ import { MeController } from './me.controller';
 import { Organization } from './organization.entity';
 import { OrganizationsRepository } from './organizations.repository';
 import { RateLimitCounter } from './rate-limit-counter.entity';
+import { RateLimitCountersRepository } from './rate-limit-counters.repository';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
 import { User } from './user.entity';
@@ -19,7 +20,7 @@ import { User } from './user.entity';
 @Module({
   imports: [TypeOrmModule.forFeature([Organization, User, ApiKey, RateLimitCounter])],
   controllers: [MeController],
-  providers: [OrganizationsRepository, ApiKeysRepository, AuthService, RateLimitService, BearerAuthGuard, RateLimitGuard],
+  providers: [OrganizationsRepository, ApiKeysRepository, AuthService, RateLimitCountersRepository, RateLimitService, BearerAuthGuard, RateLimitGuard],
   exports: [AuthService, BearerAuthGuard, RateLimitGuard, RateLimitService],
 })
 export class AuthModule {}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
-import { DatabaseService } from '../database/database.service';
+import { RateLimitCountersRepository } from './rate-limit-counters.repository';
 
 export interface CounterState {
   scope: 'api_key' | 'organization';
@@ -20,7 +20,7 @@ export class RateLimitService {
   private lastSweepMs = 0;
 
   constructor(
-    private readonly db: DatabaseService,
+    private readonly counters: RateLimitCountersRepository,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -40,28 +40,14 @@ export class RateLimitService {
 
   private async increment(bucket: string, now: number): Promise<{ observed: number; resetAtMs: number }> {
     const windowMs = this.config.rateLimit.windowMs;
-    const p = (i: number) => this.db.param(i);
-    // Placeholders are numbered in the order they appear: SQLite binds `?` positionally.
-    const sql =
-      `INSERT INTO rate_limit_counters (bucket, window_start, count) VALUES (${p(1)}, ${p(2)}, 1) ` +
-      `ON CONFLICT (bucket) DO UPDATE SET ` +
-      `count = CASE WHEN rate_limit_counters.window_start <= ${p(3)} THEN 1 ELSE rate_limit_counters.count + 1 END, ` +
-      `window_start = CASE WHEN rate_limit_counters.window_start <= ${p(4)} THEN ${p(5)} ELSE rate_limit_counters.window_start END ` +
-      `RETURNING count, window_start`;
-    const cutoff = now - windowMs;
-    const rows: Array<{ count: number | string; window_start: number | string }> = await this.db.transaction((m) =>
-      m.query(sql, [bucket, now, cutoff, cutoff, now]),
-    );
-    const row = rows[0];
-    return { observed: Number(row.count), resetAtMs: Number(row.window_start) + windowMs };
+    const { count, windowStart } = await this.counters.increment(bucket, now, now - windowMs);
+    return { observed: count, resetAtMs: windowStart + windowMs };
   }
 
   /** Old windows are garbage; delete them now and then instead of letting the table grow with every key. */
   private async sweep(now: number): Promise<void> {
     if (now - this.lastSweepMs < 10 * this.config.rateLimit.windowMs) return;
     this.lastSweepMs = now;
-    await this.db
-      .transaction((m) => m.query(`DELETE FROM rate_limit_counters WHERE window_start < ${this.db.param(1)}`, [now - 2 * this.config.rateLimit.windowMs]))
-      .catch(() => undefined);
+    await this.counters.deleteStartedBefore(now - 2 * this.config.rateLimit.windowMs).catch(() => undefined);
   }
 }
