@@ -10,12 +10,11 @@ export const newEventId = (): string => `evt_${randomBytes(12).toString('hex')}`
  * that is one random index page fewer per recorded attempt.
  */
 export function newTimeOrderedId(nowMs: number = Date.now()): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(Math.max(0, Math.floor(nowMs)) % 2 ** 48, 0, 6);
-  b[6] = 0x70 | (b[6] & 0x0f);
-  b[8] = 0x80 | (b[8] & 0x3f);
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // A v4 UUID from Node's pooled entropy (no randomBytes() call per id) keeps its variant and random bits; its first
+  // 48 bits become the milliseconds and its version nibble a 7.
+  const random = randomUUID();
+  const t = (Math.max(0, Math.floor(nowMs)) % 2 ** 48).toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${random.slice(15)}`;
 }
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
