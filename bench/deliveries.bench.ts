@@ -221,9 +221,11 @@ async function scenarioDrain(t: TestApp, receiver: ReceiverChild, organizationId
   checks.expect(before.failed === 0, `baseline: ${before.failed} requests failed`);
   const events = t.get(EventsService);
   const db = t.get(DatabaseService);
-  const publish = await timed(async () => {
-    for (let i = 0; i < N; i++) await db.transaction((m) => events.publish(m, organizationId, 'upload.completed', eventData(i, PAD)));
-  });
+  const publish = await timed(() =>
+    profiled('publish', async () => {
+      for (let i = 0; i < N; i++) await db.transaction((m) => events.publish(m, organizationId, 'upload.completed', eventData(i, PAD)));
+    }),
+  );
   const expected = N * urls.length;
   const queued = await statusCounts(t);
   checks.expect(queued.pending === expected, `outbox: expected ${expected} pending deliveries, found ${JSON.stringify(queued)}`);

@@ -21,6 +21,9 @@ interface PgPool {
   waitingCount: number;
 }
 
+/** Rows per multi-row statement on PostgreSQL: keeps every statement well under its 65,535-parameter limit. */
+const ROWS_PER_STATEMENT = 250;
+
 /** The open transaction's work, so a query that bypasses its manager can be caught (see `guardManagerUse`). */
 const openTransaction = new AsyncLocalStorage<{ open: boolean }>();
 
@@ -180,6 +183,25 @@ export class DatabaseService implements OnModuleInit {
   /** Runs a write built with `sql`; returns the number of rows it changed. */
   async execute(manager: EntityManager | null, fragment: SqlFragment): Promise<number> {
     return (await this.run(manager, fragment)).affected ?? 0;
+  }
+
+  /**
+   * A statement over many rows (a multi-row INSERT, an UPDATE … FROM (VALUES …)), run in the cheapest shape for
+   * each engine, in `manager`'s transaction; returns every RETURNING row. `statement(part)` builds the statement for
+   * one part of `items`:
+   * - PostgreSQL: parts of up to ROWS_PER_STATEMENT rows, one round trip each (and well under its parameter limit);
+   * - SQLite: one row per part, so the text never changes and the one prepared statement runs per row. There is no
+   *   round trip to save, and a 16-row publish commits 1.6× faster that way than as one 16-row INSERT
+   *   (bench/deliveries.bench.ts; a raw better-sqlite3 loop measured the same).
+   */
+  async rowsPerBatch<T>(manager: EntityManager, items: readonly T[], statement: (part: readonly T[]) => SqlFragment): Promise<Row[]> {
+    const size = this.isPostgres ? ROWS_PER_STATEMENT : 1;
+    const out: Row[] = [];
+    for (let i = 0; i < items.length; i += size) {
+      const rows = await this.rows(manager, statement(items.slice(i, i + size)));
+      for (const r of rows) out.push(r);
+    }
+    return out;
   }
 
   private async run(manager: EntityManager | null, fragment: SqlFragment): Promise<{ records?: Row[]; affected?: number }> {

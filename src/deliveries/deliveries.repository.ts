@@ -100,15 +100,6 @@ export interface NewEvent {
   createdAtMs: number;
 }
 
-/** Rows per multi-row INSERT/UPDATE: keeps every statement well under both engines' parameter limits. */
-const ROWS_PER_STATEMENT = 250;
-
-const chunks = <T>(items: T[], size: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-};
-
 const num = (v: unknown) => (v == null ? null : Number(v));
 
 /** Column types of the outcome VALUES list (PostgreSQL types a VALUES column from its first row). */
@@ -128,24 +119,21 @@ export class DeliveriesRepository {
 
   async insertEvents(manager: EntityManager, rows: NewEvent[]): Promise<void> {
     const { sql } = this.db;
-    for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+    await this.db.rowsPerBatch(manager, rows, (part) => {
       const values = part.map((e) => [e.id, e.organizationId, e.type, e.apiVersion, e.payload.toString('utf8'), e.uploadId, e.createdAtMs]);
-      await this.db.execute(manager, sql`INSERT INTO events (id, organization_id, type, api_version, payload, upload_id, created_at) VALUES ${tuples(values)}`);
-    }
+      return sql`INSERT INTO events (id, organization_id, type, api_version, payload, upload_id, created_at) VALUES ${tuples(values)}`;
+    });
   }
 
   async insertDeliveries(manager: EntityManager, rows: NewDelivery[]): Promise<void> {
     const { sql } = this.db;
-    for (const part of chunks(rows, ROWS_PER_STATEMENT)) {
+    await this.db.rowsPerBatch(manager, rows, (part) => {
       const values = part.map((d) => [
         d.id, d.organizationId, d.eventId, d.eventType, d.webhookEndpointId, d.targetUrl, d.targetOrigin, d.targetSecretEncrypted,
         d.targetCredentialsEncrypted, d.uploadId, d.contactId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
       ]);
-      await this.db.execute(
-        manager,
-        sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, contact_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`,
-      );
-    }
+      return sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, contact_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`;
+    });
   }
 
   /**
@@ -258,8 +246,9 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Records a batch of attempt outcomes in the caller's transaction: one multi-row INSERT for the attempts, one
-   * UPDATE … FROM (VALUES …) for the deliveries. Each delivery row only changes while it is still in flight under
+   * Records a batch of attempt outcomes in the caller's transaction: a multi-row INSERT for the attempts and an
+   * UPDATE … FROM (VALUES …) for the deliveries (in `db.rowsPerBatch`'s parts: batches on PostgreSQL, a prepared
+   * statement per row on SQLite). Each delivery row only changes while it is still in flight under
    * the claim that produced the outcome: a delivery exhausted by an endpoint's deletion, or re-claimed after its
    * lease expired, is not revived by a late result. Every attempt is recorded anyway.
    * Returns the ids whose state was actually updated.
@@ -268,29 +257,25 @@ export class DeliveriesRepository {
     const applied = new Set<string>();
     if (!outcomes.length) return applied;
     const { sql } = this.db;
-    for (const part of chunks(outcomes, ROWS_PER_STATEMENT)) {
+    await this.db.rowsPerBatch(manager, outcomes, (part) => {
       const attempts = part.map(({ attempt: a }) => [
         a.id, a.deliveryId, a.attemptNumber, a.startedAt.getTime(), a.finishedAt.getTime(), a.durationMs, a.responseStatus, a.errorClass, a.errorMessage, a.responseBody,
       ]);
-      await this.db.execute(
-        manager,
-        sql`INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, finished_at, duration_ms, response_status, error_class, error_message, response_body) VALUES ${tuples(attempts)}`,
-      );
+      return sql`INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, finished_at, duration_ms, response_status, error_class, error_message, response_body) VALUES ${tuples(attempts)}`;
+    });
+    const rows = await this.db.rowsPerBatch(manager, outcomes, (part) => {
       const updates = part.map((o) => [
         o.deliveryId, o.claimToken, o.status, o.attempt.attemptNumber, o.nextRetryAt?.getTime() ?? null, o.attempt.startedAt.getTime(),
         o.attempt.responseStatus, o.attempt.errorMessage, o.status === 'delivered' ? o.attempt.finishedAt.getTime() : null, o.targetUrl ?? null,
       ]);
-      const rows = await this.db.rows(
-        manager,
-        sql`WITH v (id, token, status, attempt_count, next_retry_at, last_attempt_at, last_response_status, last_error, delivered_at, target_url) AS (VALUES ${tuples(updates, OUTCOME_TYPES)})
+      return sql`WITH v (id, token, status, attempt_count, next_retry_at, last_attempt_at, last_response_status, last_error, delivered_at, target_url) AS (VALUES ${tuples(updates, OUTCOME_TYPES)})
           UPDATE deliveries SET status = v.status, attempt_count = v.attempt_count, next_retry_at = v.next_retry_at, locked_until = NULL, locked_by = NULL,
             last_attempt_at = v.last_attempt_at, last_response_status = v.last_response_status, last_error = v.last_error, delivered_at = v.delivered_at,
             target_url = COALESCE(v.target_url, deliveries.target_url), updated_at = ${now}
           FROM v WHERE deliveries.id = v.id AND deliveries.status = 'in_flight' AND deliveries.locked_by = v.token
-          RETURNING deliveries.id`,
-      );
-      for (const r of rows) applied.add(r.id as string);
-    }
+          RETURNING deliveries.id`;
+    });
+    for (const r of rows) applied.add(r.id as string);
     return applied;
   }
 
