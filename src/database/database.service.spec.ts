@@ -1,12 +1,12 @@
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from './database.service';
-import { sql, tuples } from './sql';
+import { rowsOf, sql } from './sql';
 
 /**
- * A DatabaseService over a fake driver that records every statement it is given and answers with the ids among
- * its values: PostgreSQL's through the manager's query runner, SQLite's through the driver connection's prepared
- * statements (what rowsPerBatch uses there).
+ * A DatabaseService over a fake driver that records every statement it is given and answers with the ids it was
+ * given (the first column: an array of them on PostgreSQL, one on SQLite): PostgreSQL's statements through the
+ * manager's query runner, SQLite's through the driver connection's prepared statements (what rowsPerBatch uses).
  */
 function serviceFor(type: 'postgres' | 'better-sqlite3', failOn?: string) {
   const statements: Array<{ text: string; values: unknown[] }> = [];
@@ -14,7 +14,7 @@ function serviceFor(type: 'postgres' | 'better-sqlite3', failOn?: string) {
   const answer = (text: string, values: unknown[]) => {
     if (failOn && values.includes(failOn)) throw new Error('UNIQUE constraint failed: t.id');
     statements.push({ text, values });
-    return values.filter((_, i) => i % 2 === 0).map((id) => ({ id }));
+    return ([] as unknown[]).concat(values[0]).map((id) => ({ id }));
   };
   const dataSource = {
     options: { type },
@@ -45,18 +45,22 @@ function serviceFor(type: 'postgres' | 'better-sqlite3', failOn?: string) {
 }
 
 const items = Array.from({ length: 601 }, (_, i) => ({ id: `d${i}`, n: i }));
-const insert = (part: readonly { id: string; n: number }[]) => sql`INSERT INTO t (id, n) VALUES ${tuples(part.map((r) => [r.id, r.n]))} RETURNING id`;
+const insert = (part: readonly { id: string; n: number }[]) => sql`INSERT INTO t (id, n) ${rowsOf(part.map((r) => [r.id, r.n]), ['varchar', 'integer'])} RETURNING id`;
 
 describe('DatabaseService.rowsPerBatch', () => {
-  it.each([
-    ['postgres', [250, 250, 101]],
-    ['better-sqlite3', Array(601).fill(1)],
-  ] as const)('on %s runs parts of the right size, in order, and returns every row', async (type, sizes) => {
-    const { db, manager, statements } = serviceFor(type);
+  it('on PostgreSQL runs parts of up to 250 rows, in order, and returns every row', async () => {
+    const { db, manager, statements } = serviceFor('postgres');
     const rows = await db.rowsPerBatch(manager, items, insert);
-    expect(statements.map((s) => s.values.length / 2)).toEqual(sizes);
+    expect(statements.map((s) => (s.values[0] as string[]).length)).toEqual([250, 250, 101]);
     expect(rows.map((r) => r.id)).toEqual(items.map((r) => r.id));
-    expect(statements.flatMap((s) => s.values)).toEqual(items.flatMap((r) => [r.id, r.n]));
+    expect(statements.flatMap((s) => s.values[1] as number[])).toEqual(items.map((r) => r.n));
+  });
+
+  it('on SQLite runs one row per statement, in order, and returns every row', async () => {
+    const { db, manager, statements } = serviceFor('better-sqlite3');
+    const rows = await db.rowsPerBatch(manager, items, insert);
+    expect(statements.map((s) => s.values)).toEqual(items.map((r) => [r.id, r.n]));
+    expect(rows.map((r) => r.id)).toEqual(items.map((r) => r.id));
   });
 
   it('on SQLite prepares the one-row statement once and runs it per row', async () => {

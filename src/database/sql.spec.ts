@@ -1,4 +1,4 @@
-import { compile, join, list, raw, rowBool, rowInt, rowIntOrNull, sql, tuples } from './sql';
+import { compile, join, list, raw, rowBool, rowInt, rowIntOrNull, rowsOf, sql } from './sql';
 
 describe('sql tagged template', () => {
   const at = new Date(1_700_000_000_123);
@@ -34,23 +34,25 @@ describe('sql tagged template', () => {
     expect(compile('sqlite', sql`a = ${true} AND b = ${false} AND c = ${at}`).values).toEqual([1, 0, 1_700_000_000_123]);
   });
 
-  it('builds VALUES rows with the first row cast, numbering across rows', () => {
-    const q = sql`UPDATE t SET n = v.n FROM (VALUES ${tuples(
+  it('builds rows as a VALUES list on SQLite and as one typed array per column on PostgreSQL', () => {
+    const rows = rowsOf(
       [
-        ['a', 1, true],
-        ['b', null, false],
+        ['a', 1, true, at],
+        ['b', null, false, undefined],
       ],
-      ['varchar', 'integer', null],
-    )}) AS v(id, n, f) WHERE t.id = v.id AND t.k = ${'k'}`;
+      ['varchar', 'integer', 'boolean', 'bigint'],
+    );
+    const q = sql`WITH v (id, n, f, t) AS (${rows}) UPDATE t SET n = v.n FROM v WHERE t.id = v.id AND t.k = ${'k'}`;
     expect(compile('postgres', q)).toEqual({
-      text: 'UPDATE t SET n = v.n FROM (VALUES (CAST($1 AS varchar), CAST($2 AS integer), $3), ($4, $5, $6)) AS v(id, n, f) WHERE t.id = v.id AND t.k = $7',
-      values: ['a', 1, true, 'b', null, false, 'k'],
+      text: 'WITH v (id, n, f, t) AS (SELECT * FROM unnest($1::varchar[], $2::integer[], $3::boolean[], $4::bigint[])) UPDATE t SET n = v.n FROM v WHERE t.id = v.id AND t.k = $5',
+      values: [['a', 'b'], [1, null], [true, false], [1_700_000_000_123, null], 'k'],
     });
     expect(compile('sqlite', q)).toEqual({
-      text: 'UPDATE t SET n = v.n FROM (VALUES (CAST(? AS varchar), CAST(? AS integer), ?), (?, ?, ?)) AS v(id, n, f) WHERE t.id = v.id AND t.k = ?',
-      values: ['a', 1, 1, 'b', null, 0, 'k'],
+      text: 'WITH v (id, n, f, t) AS (VALUES (?, ?, ?, ?), (?, ?, ?, ?)) UPDATE t SET n = v.n FROM v WHERE t.id = v.id AND t.k = ?',
+      values: ['a', 1, 1, 1_700_000_000_123, 'b', null, 0, null, 'k'],
     });
-    expect(() => compile('sqlite', sql`VALUES ${tuples([])}`)).toThrow(/at least one row/);
+    expect(() => compile('sqlite', sql`${rowsOf([], ['varchar'])}`)).toThrow(/at least one row/);
+    expect(() => compile('postgres', sql`${rowsOf([['a', 1]], ['varchar'])}`)).toThrow(/one value per type/);
   });
 
   it('inserts raw text and joins fragments without binding them', () => {

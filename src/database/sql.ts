@@ -7,13 +7,14 @@
  * values array, so no caller hand-orders parameters or branches on the engine. Booleans are bound as booleans on
  * PostgreSQL and as 1/0 on SQLite (better-sqlite3 refuses booleans); Dates as epoch milliseconds (every
  * timestamp column is epoch ms, see columns.ts). Fragments nest; `list()` expands an array to a parameter list,
- * `tuples()` to the rows of a `VALUES` list, `raw()` inserts trusted text (never user input).
+ * `rowsOf()` is a set of rows to insert or join (`VALUES` on SQLite, `unnest` of arrays on PostgreSQL), `raw()`
+ * inserts trusted text (never user input).
  */
 export type Dialect = 'postgres' | 'sqlite';
 
 export type SqlValue = string | number | bigint | boolean | Date | Buffer | null | undefined;
 
-type Part = SqlFragment | RawSql | ListSql | TuplesSql | SqlValue;
+type Part = SqlFragment | RawSql | ListSql | RowsSql | SqlValue;
 
 export class SqlFragment {
   constructor(
@@ -30,10 +31,10 @@ class ListSql {
   constructor(readonly items: readonly SqlValue[]) {}
 }
 
-class TuplesSql {
+class RowsSql {
   constructor(
     readonly rows: ReadonlyArray<readonly SqlValue[]>,
-    readonly casts: ReadonlyArray<string | null> | null,
+    readonly types: readonly string[],
   ) {}
 }
 
@@ -48,12 +49,15 @@ export const raw = (text: string): RawSql => new RawSql(text);
 export const list = (items: readonly SqlValue[]): ListSql => new ListSql(items);
 
 /**
- * The rows of a `VALUES` list: `(a, b), (c, d)`. `casts` (one per column, null for none) wraps the first row's
- * parameters in `CAST(… AS type)`, which types the whole column: PostgreSQL would otherwise read an untyped
- * parameter in `VALUES` as text. Type names must be valid on both engines (integer, bigint, varchar, text).
+ * Rows with typed columns, for `INSERT INTO t (a, b) ${rowsOf(…)}` or `WITH v (a, b) AS (${rowsOf(…)})`:
+ * - SQLite: `VALUES (?, ?), (?, ?)`;
+ * - PostgreSQL: `SELECT * FROM unnest($1::varchar[], $2::integer[])`, one array parameter per column. The text is
+ *   the same for any number of rows, the columns are typed (PostgreSQL would read an untyped `VALUES` parameter
+ *   as text), and the server parses `columns` parameters instead of `columns × rows`: a 123-row attempt insert took
+ *   2.6 ms instead of 4.1 ms as a `VALUES` list (a raw pg loop on this machine).
+ * `types` holds one PostgreSQL type per column (integer, bigint, varchar, text, boolean); SQLite ignores them.
  */
-export const tuples = (rows: ReadonlyArray<readonly SqlValue[]>, casts: ReadonlyArray<string | null> | null = null): TuplesSql =>
-  new TuplesSql(rows, casts);
+export const rowsOf = (rows: ReadonlyArray<readonly SqlValue[]>, types: readonly string[]): RowsSql => new RowsSql(rows, types);
 
 /** Joins fragments with a separator (itself trusted text). */
 export function join(parts: readonly SqlFragment[], separator = ', '): SqlFragment {
@@ -75,6 +79,16 @@ export function compile(dialect: Dialect, fragment: SqlFragment): CompiledSql {
     values.push(bindValue(dialect, v));
     return pg ? `$${values.length}` : '?';
   };
+  const rowsText = (r: RowsSql): string => {
+    if (!r.rows.length) throw new Error('rowsOf(): needs at least one row');
+    if (r.rows.some((row) => row.length !== r.types.length)) throw new Error('rowsOf(): every row needs one value per type');
+    if (!pg) return `VALUES ${r.rows.map((row) => `(${row.map(bind).join(', ')})`).join(', ')}`;
+    const columns = r.types.map((type, c) => {
+      values.push(r.rows.map((row) => bindValue(dialect, row[c])));
+      return `$${values.length}::${type}[]`;
+    });
+    return `SELECT * FROM unnest(${columns.join(', ')})`;
+  };
   const walk = (f: SqlFragment): string => {
     let text = f.strings[0];
     for (let i = 0; i < f.values.length; i++) {
@@ -82,20 +96,13 @@ export function compile(dialect: Dialect, fragment: SqlFragment): CompiledSql {
       if (v instanceof SqlFragment) text += walk(v);
       else if (v instanceof RawSql) text += v.text;
       else if (v instanceof ListSql) text += v.items.length ? v.items.map(bind).join(', ') : 'NULL';
-      else if (v instanceof TuplesSql) text += tuplesText(v, bind);
+      else if (v instanceof RowsSql) text += rowsText(v);
       else text += bind(v);
       text += f.strings[i + 1];
     }
     return text;
   };
   return { text: walk(fragment), values };
-}
-
-function tuplesText(t: TuplesSql, bind: (v: SqlValue) => string): string {
-  if (!t.rows.length) throw new Error('tuples(): a VALUES list needs at least one row');
-  return t.rows
-    .map((r, i) => `(${r.map((v, c) => (i === 0 && t.casts?.[c] ? `CAST(${bind(v)} AS ${t.casts[c]})` : bind(v))).join(', ')})`)
-    .join(', ');
 }
 
 function bindValue(dialect: Dialect, v: SqlValue): unknown {

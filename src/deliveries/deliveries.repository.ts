@@ -4,7 +4,7 @@ import { Brackets, EntityManager, In, Repository } from 'typeorm';
 import { CursorPosition } from '../common/cursor';
 import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
-import { list, raw, rowInt, rowIntOrNull, rowStrOrNull, tuples } from '../database/sql';
+import { list, raw, rowInt, rowIntOrNull, rowsOf, rowStrOrNull } from '../database/sql';
 import { DeliveryAttempt, ErrorClass } from './delivery-attempt.entity';
 import { Delivery, DELIVERY_STATUSES, DeliveryStatus } from './delivery.entity';
 import { Event } from './event.entity';
@@ -102,8 +102,11 @@ export interface NewEvent {
 
 const num = (v: unknown) => (v == null ? null : Number(v));
 
-/** Column types of the outcome VALUES list (PostgreSQL types a VALUES column from its first row). */
+/** Column types (PostgreSQL's) of the rows written by insertEvents, insertDeliveries and recordOutcomes, in column order (see rowsOf). */
 const OUTCOME_TYPES = ['varchar', 'varchar', 'varchar', 'integer', 'bigint', 'bigint', 'integer', 'varchar', 'bigint', 'varchar'];
+const EVENT_TYPES = ['varchar', 'varchar', 'varchar', 'varchar', 'text', 'varchar', 'bigint'];
+const DELIVERY_TYPES = ['varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'text', 'text', 'varchar', 'varchar', 'varchar', 'integer', 'bigint', 'bigint', 'bigint'];
+const ATTEMPT_TYPES = ['varchar', 'varchar', 'integer', 'bigint', 'bigint', 'integer', 'integer', 'varchar', 'varchar', 'text'];
 
 /** The key of the per-endpoint bound: the endpoint, else the per-request target's origin, else the row itself. */
 const CONCURRENCY_KEY = 'COALESCE(webhook_endpoint_id, target_origin, id)';
@@ -121,7 +124,7 @@ export class DeliveriesRepository {
     const { sql } = this.db;
     await this.db.rowsPerBatch(manager, rows, (part) => {
       const values = part.map((e) => [e.id, e.organizationId, e.type, e.apiVersion, e.payload.toString('utf8'), e.uploadId, e.createdAtMs]);
-      return sql`INSERT INTO events (id, organization_id, type, api_version, payload, upload_id, created_at) VALUES ${tuples(values)}`;
+      return sql`INSERT INTO events (id, organization_id, type, api_version, payload, upload_id, created_at) ${rowsOf(values, EVENT_TYPES)}`;
     });
   }
 
@@ -132,7 +135,7 @@ export class DeliveriesRepository {
         d.id, d.organizationId, d.eventId, d.eventType, d.webhookEndpointId, d.targetUrl, d.targetOrigin, d.targetSecretEncrypted,
         d.targetCredentialsEncrypted, d.uploadId, d.contactId, 'pending', 0, d.nextRetryAtMs, d.createdAtMs, d.createdAtMs,
       ]);
-      return sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, contact_id, status, attempt_count, next_retry_at, created_at, updated_at) VALUES ${tuples(values)}`;
+      return sql`INSERT INTO deliveries (id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_origin, target_secret_encrypted, target_credentials_encrypted, upload_id, contact_id, status, attempt_count, next_retry_at, created_at, updated_at) ${rowsOf(values, DELIVERY_TYPES)}`;
     });
   }
 
@@ -261,14 +264,14 @@ export class DeliveriesRepository {
       const attempts = part.map(({ attempt: a }) => [
         a.id, a.deliveryId, a.attemptNumber, a.startedAt.getTime(), a.finishedAt.getTime(), a.durationMs, a.responseStatus, a.errorClass, a.errorMessage, a.responseBody,
       ]);
-      return sql`INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, finished_at, duration_ms, response_status, error_class, error_message, response_body) VALUES ${tuples(attempts)}`;
+      return sql`INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, finished_at, duration_ms, response_status, error_class, error_message, response_body) ${rowsOf(attempts, ATTEMPT_TYPES)}`;
     });
     const rows = await this.db.rowsPerBatch(manager, outcomes, (part) => {
       const updates = part.map((o) => [
         o.deliveryId, o.claimToken, o.status, o.attempt.attemptNumber, o.nextRetryAt?.getTime() ?? null, o.attempt.startedAt.getTime(),
         o.attempt.responseStatus, o.attempt.errorMessage, o.status === 'delivered' ? o.attempt.finishedAt.getTime() : null, o.targetUrl ?? null,
       ]);
-      return sql`WITH v (id, token, status, attempt_count, next_retry_at, last_attempt_at, last_response_status, last_error, delivered_at, target_url) AS (VALUES ${tuples(updates, OUTCOME_TYPES)})
+      return sql`WITH v (id, token, status, attempt_count, next_retry_at, last_attempt_at, last_response_status, last_error, delivered_at, target_url) AS (${rowsOf(updates, OUTCOME_TYPES)})
           UPDATE deliveries SET status = v.status, attempt_count = v.attempt_count, next_retry_at = v.next_retry_at, locked_until = NULL, locked_by = NULL,
             last_attempt_at = v.last_attempt_at, last_response_status = v.last_response_status, last_error = v.last_error, delivered_at = v.delivered_at,
             target_url = COALESCE(v.target_url, deliveries.target_url), updated_at = ${now}

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { joinOrOwn } from '../common/transactions';
 import { DatabaseService } from '../database/database.service';
-import { rowBool, rowIntOrNull, tuples } from '../database/sql';
+import { rowBool, rowIntOrNull, rowsOf } from '../database/sql';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 export interface SigningSecrets {
@@ -22,7 +22,7 @@ export interface EndpointResult {
   gone: boolean;
 }
 
-/** Column types of the bookkeeping VALUES list (PostgreSQL types a VALUES column from its first row). */
+/** Column types (PostgreSQL's) of the bookkeeping rows, in column order (see rowsOf). */
 const RESULT_TYPES = ['varchar', 'integer', 'integer', 'bigint', 'bigint', 'integer'];
 
 @Injectable()
@@ -99,7 +99,7 @@ export class WebhooksRepository {
     const disable = sql`webhook_endpoints.is_active = ${true} AND (v.gone = 1 OR ${streak} >= ${disableThreshold})`;
     const rows = await this.db.rows(
       manager,
-      sql`WITH v (id, any_success, failures, last_success_at, last_failure_at, gone) AS (VALUES ${tuples(values, RESULT_TYPES)})
+      sql`WITH v (id, any_success, failures, last_success_at, last_failure_at, gone) AS (${rowsOf(values, RESULT_TYPES)})
         UPDATE webhook_endpoints SET consecutive_failures = ${streak},
           last_success_at = COALESCE(v.last_success_at, webhook_endpoints.last_success_at),
           last_failure_at = COALESCE(v.last_failure_at, webhook_endpoints.last_failure_at),
