@@ -6,13 +6,13 @@ import { rowsOf, sql } from './sql';
 /**
  * A DatabaseService over a fake driver that records every statement it is given and answers with the ids it was
  * given (the first column: an array of them on PostgreSQL, one on SQLite): PostgreSQL's statements through the
- * manager's query runner, SQLite's through the driver connection's prepared statements (what rowsPerBatch uses).
+ * transaction's pg client, SQLite's through the driver connection's prepared statements (what rowsPerBatch uses).
  */
 function serviceFor(type: 'postgres' | 'better-sqlite3', failOn?: string) {
   const statements: Array<{ text: string; values: unknown[] }> = [];
   const prepared: string[] = [];
   const answer = (text: string, values: unknown[]) => {
-    if (failOn && values.includes(failOn)) throw new Error('UNIQUE constraint failed: t.id');
+    if (failOn && ([] as unknown[]).concat(values[0]).includes(failOn)) throw new Error('UNIQUE constraint failed: t.id');
     statements.push({ text, values });
     return ([] as unknown[]).concat(values[0]).map((id) => ({ id }));
   };
@@ -33,24 +33,33 @@ function serviceFor(type: 'postgres' | 'better-sqlite3', failOn?: string) {
     },
   } as unknown as DataSource;
   const db = new DatabaseService(dataSource, { nodeEnv: 'test' } as AppConfig);
+  const names = new Set<string>();
+  const client = {
+    query: async ({ name, text, values }: { name: string; text: string; values: unknown[] }) => {
+      names.add(name);
+      return { rows: answer(text, values), rowCount: null };
+    },
+  };
   const manager = {
     queryRunner: {
-      query: async (text: string, values: unknown[]) => {
+      connect: async () => {
         if (type !== 'postgres') throw new Error('SQLite statements must not go through the query runner');
-        return { records: answer(text, values) };
+        return client;
       },
     },
   } as unknown as EntityManager;
-  return { db, manager, statements, prepared };
+  return { db, manager, statements, prepared, names };
 }
 
 const items = Array.from({ length: 601 }, (_, i) => ({ id: `d${i}`, n: i }));
 const insert = (part: readonly { id: string; n: number }[]) => sql`INSERT INTO t (id, n) ${rowsOf(part.map((r) => [r.id, r.n]), ['varchar', 'integer'])} RETURNING id`;
 
 describe('DatabaseService.rowsPerBatch', () => {
-  it('on PostgreSQL runs parts of up to 250 rows, in order, and returns every row', async () => {
-    const { db, manager, statements } = serviceFor('postgres');
+  it('on PostgreSQL runs parts of up to 250 rows as one named prepared statement, in order, and returns every row', async () => {
+    const { db, manager, statements, names } = serviceFor('postgres');
     const rows = await db.rowsPerBatch(manager, items, insert);
+    expect(new Set(statements.map((s) => s.text)).size).toBe(1);
+    expect([...names]).toEqual([expect.stringMatching(/^od_[0-9a-f]{20}$/)]);
     expect(statements.map((s) => (s.values[0] as string[]).length)).toEqual([250, 250, 101]);
     expect(rows.map((r) => r.id)).toEqual(items.map((r) => r.id));
     expect(statements.flatMap((s) => s.values[1] as number[])).toEqual(items.map((r) => r.n));
@@ -70,8 +79,8 @@ describe('DatabaseService.rowsPerBatch', () => {
     expect(statements).toHaveLength(items.length);
   });
 
-  it('on SQLite reports a failed statement as a QueryFailedError, as TypeORM does', async () => {
-    const { db, manager } = serviceFor('better-sqlite3', 'd7');
+  it.each(['postgres', 'better-sqlite3'] as const)('on %s reports a failed statement as a QueryFailedError, as TypeORM does', async (type) => {
+    const { db, manager } = serviceFor(type, 'd7');
     const failure = db.rowsPerBatch(manager, items.slice(0, 10), insert);
     await expect(failure).rejects.toBeInstanceOf(QueryFailedError);
     await expect(failure).rejects.toThrow(/UNIQUE constraint failed/);

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryFailedError, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
@@ -29,6 +30,19 @@ interface SqliteStatement {
 }
 interface SqliteConnection {
   prepare(text: string): SqliteStatement;
+}
+
+/** The part of a pg client that `runPrepared` uses. */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+/**
+ * `prepared`: the statement's text is the same on every call (no `list()`); PostgreSQL then prepares it once per
+ * connection (see `runPrepared`). Only inside a transaction (a manager with its query runner); ignored on SQLite.
+ */
+export interface RunOptions {
+  prepared?: boolean;
 }
 
 /** Rows per multi-row statement on PostgreSQL: keeps every statement well under its 65,535-parameter limit. */
@@ -186,8 +200,8 @@ export class DatabaseService implements OnModuleInit {
    * another pool connection would wait on this transaction's locks). On SQLite the driver keeps prepared
    * statements by text, so a statement is prepared once.
    */
-  async rows(manager: EntityManager | null, fragment: SqlFragment): Promise<Row[]> {
-    return (await this.run(manager, fragment)).records ?? [];
+  async rows(manager: EntityManager | null, fragment: SqlFragment, opts: RunOptions = {}): Promise<Row[]> {
+    return (await this.run(manager, fragment, opts)).records ?? [];
   }
 
   /** Runs a write built with `sql`; returns the number of rows it changed. */
@@ -209,7 +223,7 @@ export class DatabaseService implements OnModuleInit {
     if (!this.isPostgres) return this.sqliteRowByRow(items, statement);
     const out: Row[] = [];
     for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) {
-      const rows = await this.rows(manager, statement(items.slice(i, i + ROWS_PER_STATEMENT)));
+      const rows = await this.rows(manager, statement(items.slice(i, i + ROWS_PER_STATEMENT)), { prepared: true });
       for (const r of rows) out.push(r);
     }
     return out;
@@ -238,15 +252,39 @@ export class DatabaseService implements OnModuleInit {
     return out;
   }
 
-  private async run(manager: EntityManager | null, fragment: SqlFragment): Promise<{ records?: Row[]; affected?: number }> {
+  private async run(manager: EntityManager | null, fragment: SqlFragment, opts: RunOptions = {}): Promise<{ records?: Row[]; affected?: number }> {
     const { text, values } = this.compile(fragment);
     const qr = manager?.queryRunner;
+    if (opts.prepared && this.isPostgres && qr) return this.runPrepared(qr, text, values);
     if (qr) return qr.query(text, values, true);
     const own = this.dataSource.createQueryRunner();
     try {
       return await own.query(text, values, true);
     } finally {
       await own.release();
+    }
+  }
+
+  /** Statement names by text (a short hash: one per hot statement, each prepared once per pooled connection). */
+  private readonly statementNames = new Map<string, string>();
+
+  /**
+   * PostgreSQL: the statement as a named prepared statement of the transaction's connection, so the server parses
+   * it once per connection, not on every call, and may keep its plan (the claim took 1.8 ms to plan). Errors are
+   * `QueryFailedError`s, as through TypeORM.
+   */
+  private async runPrepared(qr: QueryRunner, text: string, values: unknown[]): Promise<{ records: Row[]; affected: number }> {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `od_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      this.statementNames.set(text, name);
+    }
+    const client = (await qr.connect()) as PgClient;
+    try {
+      const r = await client.query({ name, text, values });
+      return { records: r.rows, affected: r.rowCount ?? 0 };
+    } catch (e) {
+      throw new QueryFailedError(text, values, e as Error);
     }
   }
 

@@ -172,7 +172,7 @@ export class DeliveriesRepository {
       RETURNING id, organization_id, event_id, event_type, webhook_endpoint_id, target_url, target_secret_encrypted, target_credentials_encrypted, attempt_count, schedule_started_after, created_at, next_retry_at`;
     const rows = await joinOrOwn(this.db, manager, async (m) => {
       await this.db.indexScansOnly(m);
-      return this.db.rows(m, statement);
+      return this.db.rows(m, statement, { prepared: true });
     });
     return rows.map((r) => ({
       id: r.id as string,

@@ -107,6 +107,7 @@ export class WebhooksRepository {
           is_active = CASE WHEN ${disable} THEN ${false} ELSE webhook_endpoints.is_active END,
           updated_at = ${now}
         FROM v WHERE webhook_endpoints.id = v.id RETURNING webhook_endpoints.id, webhook_endpoints.is_active, webhook_endpoints.disabled_at`,
+      { prepared: true },
     );
     for (const r of rows) if (!rowBool(r.is_active) && rowIntOrNull(r.disabled_at) === now.getTime()) disabled.add(r.id as string);
     return disabled;
