@@ -34,8 +34,8 @@ export function dataSourceOptions(config: AppConfig, entities: DataSourceOptions
     ...common,
     type: 'better-sqlite3',
     database: config.sqlitePath,
-    // The delivery hot path's multi-row statements differ by row count (one text per batch size): keep them all
-    // prepared instead of re-preparing past TypeORM's default of 100.
+    // Statements with `IN (…)` lists and the endpoint bookkeeping's rows differ by count (one text per size): keep
+    // them all prepared instead of re-preparing past TypeORM's default of 100.
     statementCacheSize: 1000,
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('journal_mode = WAL');

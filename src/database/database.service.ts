@@ -210,7 +210,7 @@ export class DatabaseService implements OnModuleInit {
   }
 
   /**
-   * A statement over many rows (a multi-row INSERT, an UPDATE … FROM (VALUES …)), run in the cheapest shape for
+   * A statement over many rows (an INSERT or UPDATE … FROM over `rowsOf()`), run in the cheapest shape for
    * each engine, in `manager`'s transaction; returns every RETURNING row. `statement(part)` builds the statement for
    * one part of `items`:
    * - PostgreSQL: parts of up to ROWS_PER_STATEMENT rows, one round trip each (and well under its parameter limit);

@@ -249,9 +249,8 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Records a batch of attempt outcomes in the caller's transaction: a multi-row INSERT for the attempts and an
-   * UPDATE … FROM (VALUES …) for the deliveries (in `db.rowsPerBatch`'s parts: batches on PostgreSQL, a prepared
-   * statement per row on SQLite). Each delivery row only changes while it is still in flight under
+   * Records a batch of attempt outcomes in the caller's transaction: an INSERT of the attempts and an
+   * UPDATE … FROM v of the deliveries, both over `rowsOf()` rows in `db.rowsPerBatch`'s parts. Each delivery row only changes while it is still in flight under
    * the claim that produced the outcome: a delivery exhausted by an endpoint's deletion, or re-claimed after its
    * lease expired, is not revived by a late result. Every attempt is recorded anyway.
    * Returns the ids whose state was actually updated.
