@@ -149,6 +149,16 @@ describe('DeliveryProcessor drain loop', () => {
     expect(batches).toEqual(['aaaaaaaa', 'bbbbbbbb']);
   });
 
+  it('a first round trip longer than the quiet spell is still recorded in one commit, not one attempt first', async () => {
+    // nothing settles for 8 ms after the round is sent (QUIET_MS is 2), then everything within a millisecond
+    send.mockImplementation(() => new Promise((r) => setTimeout(() => r(ok), 8)));
+    const round = (prefix: string) => async () => Array.from({ length: 8 }, (_, i) => claim(`${prefix}${i}`, `ep-${i % 4}`));
+    const { processor, repo } = build([round('a'), round('b')]);
+    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    const batches = (repo.recordOutcomes as jest.Mock).mock.calls.map((c) => (c[1] as AttemptOutcome[]).map((o) => o.deliveryId[0]).join(''));
+    expect(batches).toEqual(['aaaaaaaa', 'bbbbbbbb']);
+  });
+
   it('does not wait on an attempt that never settles: the others are recorded once the wire goes quiet', async () => {
     send.mockImplementation((_d, _url, headers) => (Object.values(headers).includes('slow') ? new Promise(() => undefined) : Promise.resolve(ok)));
     const { processor, recorded } = build([async () => [claim('a'), claim('slow', 'ep-slow'), claim('b', 'ep-2')]]);
