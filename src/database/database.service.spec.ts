@@ -1,7 +1,7 @@
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from './database.service';
-import { rowsOf, sql } from './sql';
+import { list, rowsOf, sql } from './sql';
 
 /**
  * A DatabaseService over a fake driver that records every statement it is given and answers with the ids it was
@@ -77,6 +77,23 @@ describe('DatabaseService.rowsPerBatch', () => {
     await db.rowsPerBatch(manager, items, insert);
     expect(prepared).toEqual(['INSERT INTO t (id, n) VALUES (?, ?) RETURNING id']);
     expect(statements).toHaveLength(items.length);
+  });
+
+  it('on SQLite compiles a row in full when its statement has another shape than the row before', async () => {
+    const { db, manager, statements, prepared } = serviceFor('better-sqlite3');
+    // two templates in turn, and a list whose length varies: every row still runs its own text with its own values
+    const mixed = (part: readonly { id: string; n: number }[]) =>
+      part[0].n === 2 || part[0].n >= 4 ? sql`DELETE FROM t WHERE id IN (${list(Array.from({ length: part[0].n }, (_, i) => `${part[0].id}.${i}`))})` : insert(part);
+    await db.rowsPerBatch(manager, items.slice(0, 6), mixed);
+    expect(statements.map((s) => [s.text, s.values.length])).toEqual([
+      ['INSERT INTO t (id, n) VALUES (?, ?) RETURNING id', 2],
+      ['INSERT INTO t (id, n) VALUES (?, ?) RETURNING id', 2],
+      ['DELETE FROM t WHERE id IN (?, ?)', 2],
+      ['INSERT INTO t (id, n) VALUES (?, ?) RETURNING id', 2],
+      ['DELETE FROM t WHERE id IN (?, ?, ?, ?)', 4],
+      ['DELETE FROM t WHERE id IN (?, ?, ?, ?, ?)', 5],
+    ]);
+    expect(new Set(prepared).size).toBe(prepared.length);
   });
 
   it.each(['postgres', 'better-sqlite3'] as const)('on %s reports a failed statement as a QueryFailedError, as TypeORM does', async (type) => {

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryFailedError, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { ApiError } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
-import { compile, CompiledSql, Dialect, list, raw, Row, sql, SqlFragment } from './sql';
+import { compile, CompiledSql, compileValues, Dialect, list, raw, Row, sql, SqlFragment } from './sql';
 
 /** What `/health/ready` reports about the PostgreSQL pool (null on SQLite, which has one shared connection). */
 export interface PoolStats {
@@ -232,15 +232,24 @@ export class DatabaseService implements OnModuleInit {
   /** Prepared one-row statements by text: one per `rowsPerBatch` call site. */
   private readonly sqliteStatements = new Map<string, SqliteStatement>();
 
+  /**
+   * A row whose statement has the previous row's shape (the same template and as many values) reuses its text and
+   * prepared statement and only collects its values: `compileValues` costs a quarter of `compile`, which the
+   * 16-column delivery insert paid per row. Any other row is compiled in full. (Texts that differ only inside a
+   * `raw()` would not be told apart: a `rowsPerBatch` statement keeps its raw text the same for every row.)
+   */
   private sqliteRowByRow<T>(items: readonly T[], statement: (part: readonly T[]) => SqlFragment): Row[] {
     const out: Row[] = [];
+    let text = '';
+    let shape: { strings: SqlFragment['strings']; count: number } | undefined;
+    let prepared: SqliteStatement | undefined;
     for (const item of items) {
-      const { text, values } = this.compile(statement([item]));
-      let prepared = this.sqliteStatements.get(text);
-      if (!prepared) {
-        if (this.sqliteStatements.size >= 100) this.sqliteStatements.clear();
-        prepared = (this.dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection.prepare(text);
-        this.sqliteStatements.set(text, prepared);
+      const fragment = statement([item]);
+      let values = prepared && fragment.strings === shape?.strings ? compileValues(this.dialect, fragment) : undefined;
+      if (!prepared || !values || values.length !== shape?.count) {
+        ({ text, values } = this.compile(fragment));
+        prepared = this.sqliteStatement(text);
+        shape = { strings: fragment.strings, count: values.length };
       }
       try {
         if (!prepared.reader) prepared.run(...values);
@@ -250,6 +259,16 @@ export class DatabaseService implements OnModuleInit {
       }
     }
     return out;
+  }
+
+  private sqliteStatement(text: string): SqliteStatement {
+    let prepared = this.sqliteStatements.get(text);
+    if (!prepared) {
+      if (this.sqliteStatements.size >= 100) this.sqliteStatements.clear();
+      prepared = (this.dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection.prepare(text);
+      this.sqliteStatements.set(text, prepared);
+    }
+    return prepared;
   }
 
   private async run(manager: EntityManager | null, fragment: SqlFragment, opts: RunOptions = {}): Promise<{ records?: Row[]; affected?: number }> {

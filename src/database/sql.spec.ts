@@ -1,4 +1,4 @@
-import { compile, join, list, raw, rowBool, rowInt, rowIntOrNull, rowsOf, sql } from './sql';
+import { compile, compileValues, join, list, raw, rowBool, rowInt, rowIntOrNull, rowsOf, sql } from './sql';
 
 describe('sql tagged template', () => {
   const at = new Date(1_700_000_000_123);
@@ -59,6 +59,17 @@ describe('sql tagged template', () => {
     const cols = join([sql`a = ${1}`, sql`b = ${2}`]);
     expect(compile('postgres', sql`UPDATE ${raw('t')} SET ${cols} WHERE c = ${3}`)).toEqual({ text: 'UPDATE t SET a = $1, b = $2 WHERE c = $3', values: [1, 2, 3] });
     expect(compile('sqlite', sql`x${join([])}y`)).toEqual({ text: 'xy', values: [] });
+  });
+
+  it.each(['postgres', 'sqlite'] as const)('compileValues gives exactly the values compile binds, in order (%s)', (dialect) => {
+    const rows = rowsOf([['a', 1, true, at], ['b', null, false, undefined]], ['varchar', 'integer', 'boolean', 'bigint']);
+    const fragments = [
+      sql`WITH v (id, n, f, t) AS (${rows}) UPDATE ${raw('t')} SET n = v.n FROM v WHERE t.id = v.id AND t.k = ${'k'} AND t.b = ${false}`,
+      sql`a = ${at} AND id IN (${list(['x', 'y'])}) AND (${join([sql`c = ${null}`, sql`d IN (${list([])})`], ' OR ')}) AND e = ${undefined}`,
+      sql`SELECT 1`,
+    ];
+    for (const f of fragments) expect(compileValues(dialect, f)).toEqual(compile(dialect, f).values);
+    expect(() => compileValues(dialect, sql`${rowsOf([['a', 1]], ['varchar'])}`)).toThrow(/one value per type/);
   });
 
   it('a value that looks like SQL is still a parameter', () => {

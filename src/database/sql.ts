@@ -74,35 +74,56 @@ export interface CompiledSql {
 /** Compiles a fragment for one engine. */
 export function compile(dialect: Dialect, fragment: SqlFragment): CompiledSql {
   const values: unknown[] = [];
+  return { text: emit(dialect, fragment, values, true), values };
+}
+
+/**
+ * Only the values `compile` would bind, in the same order, without building the text: for running many rows
+ * through one prepared statement whose text is already known (db.rowsPerBatch on SQLite).
+ */
+export function compileValues(dialect: Dialect, fragment: SqlFragment): unknown[] {
+  const values: unknown[] = [];
+  emit(dialect, fragment, values, false);
+  return values;
+}
+
+/** Walks `fragment`, pushing its bound values onto `values`; returns its text, or '' when `withText` is false. */
+function emit(dialect: Dialect, fragment: SqlFragment, values: unknown[], withText: boolean): string {
   const pg = dialect === 'postgres';
   const bind = (v: SqlValue): string => {
     values.push(bindValue(dialect, v));
-    return pg ? `$${values.length}` : '?';
+    return withText ? (pg ? `$${values.length}` : '?') : '';
   };
   const rowsText = (r: RowsSql): string => {
     if (!r.rows.length) throw new Error('rowsOf(): needs at least one row');
     if (r.rows.some((row) => row.length !== r.types.length)) throw new Error('rowsOf(): every row needs one value per type');
-    if (!pg) return `VALUES ${r.rows.map((row) => `(${row.map(bind).join(', ')})`).join(', ')}`;
+    if (!pg) {
+      if (!withText) {
+        for (const row of r.rows) for (const v of row) bind(v);
+        return '';
+      }
+      return `VALUES ${r.rows.map((row) => `(${row.map(bind).join(', ')})`).join(', ')}`;
+    }
     const columns = r.types.map((type, c) => {
       values.push(r.rows.map((row) => bindValue(dialect, row[c])));
       return `$${values.length}::${type}[]`;
     });
-    return `SELECT * FROM unnest(${columns.join(', ')})`;
+    return withText ? `SELECT * FROM unnest(${columns.join(', ')})` : '';
   };
   const walk = (f: SqlFragment): string => {
-    let text = f.strings[0];
+    let text = withText ? f.strings[0] : '';
     for (let i = 0; i < f.values.length; i++) {
       const v = f.values[i];
       if (v instanceof SqlFragment) text += walk(v);
-      else if (v instanceof RawSql) text += v.text;
-      else if (v instanceof ListSql) text += v.items.length ? v.items.map(bind).join(', ') : 'NULL';
+      else if (v instanceof RawSql) text += withText ? v.text : '';
+      else if (v instanceof ListSql) text += v.items.length ? v.items.map(bind).join(withText ? ', ' : '') : withText ? 'NULL' : '';
       else if (v instanceof RowsSql) text += rowsText(v);
       else text += bind(v);
-      text += f.strings[i + 1];
+      if (withText) text += f.strings[i + 1];
     }
     return text;
   };
-  return { text: walk(fragment), values };
+  return walk(fragment);
 }
 
 function bindValue(dialect: Dialect, v: SqlValue): unknown {
