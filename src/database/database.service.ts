@@ -333,11 +333,6 @@ export class DatabaseService implements OnModuleInit {
     if (this.isPostgres) await manager.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
   }
 
-  /** Positional placeholder for raw SQL: `$1` on PostgreSQL, `?` on SQLite. */
-  param(index: number): string {
-    return this.isPostgres ? `$${index}` : '?';
-  }
-
   async migrationsPending(): Promise<boolean> {
     return this.dataSource.showMigrations();
   }

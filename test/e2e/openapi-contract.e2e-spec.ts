@@ -140,9 +140,10 @@ describe('every operation, every documented status, checked against /docs-json (
     await call('PATCH', `/api/v1/webhooks/${off.body.webhook.id}`, { body: { is_active: false }, expect: 200 });
     await call('POST', `/api/v1/webhooks/${off.body.webhook.id}/test`, { body: { event_type: 'upload.completed' }, expect: 409 });
     await call('DELETE', `/api/v1/webhooks/${off.body.webhook.id}`, { expect: 200 });
-    await t.get(DatabaseService).transaction((m) => m.query(`UPDATE deliveries SET status = 'in_flight' WHERE id = ${t.get(DatabaseService).param(1)}`, [delivery.id]));
+    const db = t.get(DatabaseService);
+    await db.transaction((m) => db.execute(m, db.sql`UPDATE deliveries SET status = ${'in_flight'} WHERE id = ${delivery.id}`));
     await call('POST', `/api/v1/webhooks/${id}/deliveries/${delivery.id}/retry`, { expect: 409 });
-    await t.get(DatabaseService).transaction((m) => m.query(`UPDATE deliveries SET status = 'delivered' WHERE id = ${t.get(DatabaseService).param(1)}`, [delivery.id]));
+    await db.transaction((m) => db.execute(m, db.sql`UPDATE deliveries SET status = ${'delivered'} WHERE id = ${delivery.id}`));
     t.clock.advance(61_000);
 
     // the statuses every operation shares, generated from the document itself

@@ -26,13 +26,6 @@ describe('uploads lifecycle (SPEC §4.4–4.7)', () => {
   const create = async (org: TestOrg, body: Record<string, unknown> = { phone_numbers: validPhones(100) }) => (await postJson(org, body).expect(200)).body;
   const get = async (org: TestOrg, id: string) => (await t.http.get(`/api/v1/uploads/${id}`).set(org.auth).expect(200)).body;
 
-  /** Raw SQL against whichever engine the suite runs on. */
-  async function sql(text: string, params: unknown[]): Promise<void> {
-    const db = t.get(DatabaseService);
-    let i = 0;
-    const q = text.replace(/\?/g, () => db.param(++i));
-    await db.transaction((m) => m.query(q, params));
-  }
 
   describe('list and retrieve', () => {
     it('cursor pages, newest first, with limit and a status filter', async () => {
@@ -325,7 +318,10 @@ describe('uploads lifecycle (SPEC §4.4–4.7)', () => {
       const u = await create(org);
       const now = t.clock.nowMs();
       // a worker claimed it a minute ago and died; its lease runs for another minute
-      await sql("UPDATE uploads SET status = 'processing', locked_by = ?, locked_until = ?, processing_started_at = ? WHERE id = ?", ['dead-worker:1', now + 60_000, now - 60_000, u.id]);
+      const db = t.get(DatabaseService);
+      await db.transaction((m) =>
+        db.execute(m, db.sql`UPDATE uploads SET status = 'processing', locked_by = ${'dead-worker:1'}, locked_until = ${now + 60_000}, processing_started_at = ${now - 60_000} WHERE id = ${u.id}`),
+      );
       await processor.processDueUploads();
       expect(await get(org, u.id)).toMatchObject({ status: 'processing' });
       await t.http.delete(`/api/v1/uploads/${u.id}`).set(org.auth).expect(409);
