@@ -163,9 +163,9 @@ export class DeliveriesRepository {
     // `busy`: what is in flight per key, counted once (at most the global bound's worth of rows). The candidate scan
     // is bounded (CLAIM_CANDIDATES_PER_SLOT times the batch) so the window function never sees the whole backlog, and
     // keys already at their bound are left out of it: otherwise a slow endpoint's backlog, first in due order, would
-    // fill every window and starve the deliveries of healthy endpoints queued behind it. The scan is in idx_deliveries_due's
-    // order alone: a tie-break on id would make the engine read and sort every row due at the same millisecond
-    // (a bulk publish writes thousands) before it could stop at the limit.
+    // fill every window and starve the deliveries of healthy endpoints queued behind it. The scan is in
+    // idx_deliveries_due's order alone: a tie-break on id would make the engine read and sort every row due at the
+    // same millisecond (a bulk publish writes thousands) before it could stop at the limit.
     // The chosen rows are then ordered by (next_retry_at, id), which is cheap on the few candidates.
     const statement = sql`WITH busy AS MATERIALIZED (SELECT ${key} AS k, COUNT(*) AS n FROM deliveries WHERE status = 'in_flight' GROUP BY ${key}),
       cand AS MATERIALIZED (SELECT d.id, COALESCE(d.webhook_endpoint_id, d.target_origin, d.id) AS k, d.next_retry_at FROM deliveries d

@@ -26,7 +26,6 @@ describe('uploads lifecycle (SPEC §4.4–4.7)', () => {
   const create = async (org: TestOrg, body: Record<string, unknown> = { phone_numbers: validPhones(100) }) => (await postJson(org, body).expect(200)).body;
   const get = async (org: TestOrg, id: string) => (await t.http.get(`/api/v1/uploads/${id}`).set(org.auth).expect(200)).body;
 
-
   describe('list and retrieve', () => {
     it('cursor pages, newest first, with limit and a status filter', async () => {
       const org = await t.createOrganization({ credits: 10_000 });
