@@ -313,6 +313,20 @@ describeBrowser('developer panel in Chromium (SPEC §12)', () => {
     expect(await storage(tab.page)).toEqual({ session: 0, local: 0, cookie: '', sessionValues: [] });
   });
 
+  it('a key revoked while the panel holds it sends the panel back to key entry, the 401 shown as an error', async () => {
+    const org = await t.createOrganization();
+    const { apiKey, key } = await t.get(AuthService).mintKey({ organizationId: org.organizationId, userId: org.userId });
+    const tab = await openTab();
+    await enterKey(tab.page, apiKey);
+    await shown(tab.page.getByRole('button', { name: 'Forget key' }));
+    await t.get(AuthService).revokeKey(key.id);
+    await tab.page.reload();
+    await shown(tab.page.getByRole('heading', { name: 'Enter your API key' }));
+    await textIs(tab.page.getByRole('alert'), '401: API key has been revoked');
+    await countIs(tab.page.getByRole('status'), 0);
+    expect(await storage(tab.page)).toEqual({ session: 0, local: 0, cookie: '', sessionValues: [] });
+  });
+
   it('every API error is shown with its detail; a key without webhooks:manage sees the 403', async () => {
     const org = await t.createOrganization();
     const readOnly = await t.get(AuthService).mintKey({ organizationId: org.organizationId, userId: org.userId, scopes: ['uploads:read'] });

@@ -94,7 +94,8 @@ function SecretOnce({ secret, title, onDone }) {
 // ---------------------------------------------------------------------------------------------------------------
 // Key entry
 
-function KeyEntry({ onKey, notice }) {
+/** `error`: why the key held before stopped working (a 401 on reload: revoked, expired), shown until a key works. */
+function KeyEntry({ onKey, notice, error }) {
   const [value, setValue] = useState('');
   const a = useAction();
   const submit = (ev) => {
@@ -117,7 +118,7 @@ function KeyEntry({ onKey, notice }) {
           value=${value} onInput=${(e) => setValue(e.currentTarget.value)} aria-describedby="key-help" />
         <p id="key-help" class="muted">Kept in this browser tab only (session storage) and sent only to this service. Close the tab or press “Forget key” to remove it.</p>
         <button type="submit" disabled=${a.busy}>${a.busy ? 'Checking…' : 'Open panel'}</button>
-        <${ErrorText} error=${a.error} />
+        <${ErrorText} error=${a.error || error} />
         <${Notice} text=${notice} />
       </form>
     </main>
@@ -672,7 +673,7 @@ function App() {
   };
 
   if (!key) {
-    return html`<${KeyEntry} notice=${notice || meError} onKey=${(k, m) => {
+    return html`<${KeyEntry} notice=${notice} error=${meError} onKey=${(k, m) => {
       keyStore.set(k);
       setKey(k);
       setMe(m);
