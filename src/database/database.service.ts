@@ -240,17 +240,17 @@ export class DatabaseService implements OnModuleInit {
    */
   private sqliteRowByRow<T>(items: readonly T[], statement: (part: readonly T[]) => SqlFragment): Row[] {
     const out: Row[] = [];
-    let text = '';
-    let shape: { strings: SqlFragment['strings']; count: number } | undefined;
-    let prepared: SqliteStatement | undefined;
+    // the statement of the row before: its template, its number of values, its text and its prepared statement
+    let last: { strings: SqlFragment['strings']; count: number; text: string; prepared: SqliteStatement } | undefined;
     for (const item of items) {
       const fragment = statement([item]);
-      let values = prepared && fragment.strings === shape?.strings ? compileValues(this.dialect, fragment) : undefined;
-      if (!prepared || !values || values.length !== shape?.count) {
-        ({ text, values } = this.compile(fragment));
-        prepared = this.sqliteStatement(text);
-        shape = { strings: fragment.strings, count: values.length };
+      let values = last?.strings === fragment.strings ? compileValues(this.dialect, fragment) : undefined;
+      if (!last || values?.length !== last.count) {
+        const compiled = this.compile(fragment);
+        values = compiled.values;
+        last = { strings: fragment.strings, count: values.length, text: compiled.text, prepared: this.sqliteStatement(compiled.text) };
       }
+      const { text, prepared } = last;
       try {
         if (!prepared.reader) prepared.run(...values);
         else for (const r of prepared.all(...values)) out.push(r);

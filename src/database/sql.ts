@@ -87,43 +87,59 @@ export function compileValues(dialect: Dialect, fragment: SqlFragment): unknown[
   return values;
 }
 
-/** Walks `fragment`, pushing its bound values onto `values`; returns its text, or '' when `withText` is false. */
+/**
+ * Walks `fragment`, pushing its bound values onto `values`, and returns its text: built only when `withText`
+ * (collecting the values alone skips every string concatenation).
+ */
 function emit(dialect: Dialect, fragment: SqlFragment, values: unknown[], withText: boolean): string {
   const pg = dialect === 'postgres';
-  const bind = (v: SqlValue): string => {
-    values.push(bindValue(dialect, v));
-    return withText ? (pg ? `$${values.length}` : '?') : '';
+  let text = '';
+  const put = (s: string) => {
+    if (withText) text += s;
   };
-  const rowsText = (r: RowsSql): string => {
+  const bind = (v: SqlValue) => {
+    values.push(bindValue(dialect, v));
+    if (withText) text += pg ? `$${values.length}` : '?';
+  };
+  const bindAll = (items: readonly SqlValue[]) =>
+    items.forEach((v, i) => {
+      if (i) put(', ');
+      bind(v);
+    });
+  const rows = (r: RowsSql) => {
     if (!r.rows.length) throw new Error('rowsOf(): needs at least one row');
     if (r.rows.some((row) => row.length !== r.types.length)) throw new Error('rowsOf(): every row needs one value per type');
     if (!pg) {
-      if (!withText) {
-        for (const row of r.rows) for (const v of row) bind(v);
-        return '';
-      }
-      return `VALUES ${r.rows.map((row) => `(${row.map(bind).join(', ')})`).join(', ')}`;
+      put('VALUES ');
+      r.rows.forEach((row, i) => {
+        put(i ? ', (' : '(');
+        bindAll(row);
+        put(')');
+      });
+      return;
     }
-    const columns = r.types.map((type, c) => {
+    put('SELECT * FROM unnest(');
+    r.types.forEach((type, c) => {
       values.push(r.rows.map((row) => bindValue(dialect, row[c])));
-      return `$${values.length}::${type}[]`;
+      put(`${c ? ', ' : ''}$${values.length}::${type}[]`);
     });
-    return withText ? `SELECT * FROM unnest(${columns.join(', ')})` : '';
+    put(')');
   };
-  const walk = (f: SqlFragment): string => {
-    let text = withText ? f.strings[0] : '';
-    for (let i = 0; i < f.values.length; i++) {
-      const v = f.values[i];
-      if (v instanceof SqlFragment) text += walk(v);
-      else if (v instanceof RawSql) text += withText ? v.text : '';
-      else if (v instanceof ListSql) text += v.items.length ? v.items.map(bind).join(withText ? ', ' : '') : withText ? 'NULL' : '';
-      else if (v instanceof RowsSql) text += rowsText(v);
-      else text += bind(v);
-      if (withText) text += f.strings[i + 1];
-    }
-    return text;
+  const walk = (f: SqlFragment) => {
+    put(f.strings[0]);
+    f.values.forEach((v, i) => {
+      if (v instanceof SqlFragment) walk(v);
+      else if (v instanceof RawSql) put(v.text);
+      else if (v instanceof ListSql) {
+        if (v.items.length) bindAll(v.items);
+        else put('NULL');
+      } else if (v instanceof RowsSql) rows(v);
+      else bind(v);
+      put(f.strings[i + 1]);
+    });
   };
-  return walk(fragment);
+  walk(fragment);
+  return text;
 }
 
 function bindValue(dialect: Dialect, v: SqlValue): unknown {
