@@ -85,6 +85,29 @@ function settleOrHang(p: Promise<void>): Promise<string> {
   return Promise.race([p.then(() => 'drained'), hung]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * 'drained' or 'hung', like settleOrHang, on fake time advanced a millisecond at a step: the settle wait's QUIET_MS
+ * (2 ms) is then measured in the test's own milliseconds, not in a loaded CI machine's, where a process descheduled
+ * for a few ms between two settles looked like a quiet wire and split a round into several commits.
+ */
+async function drainOnFakeTime(processor: DeliveryProcessor): Promise<string> {
+  jest.useFakeTimers();
+  try {
+    let done = false;
+    void processor.processDueDeliveries().then(() => (done = true));
+    for (let ms = 0; ms < 2000 && !done; ms++) await jest.advanceTimersByTimeAsync(1);
+    return done ? 'drained' : 'hung';
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+/** Polls until `done()` (at most 500 ms): how long a step takes is the machine's, not the test's, business. */
+async function waitFor(done: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!done() && Date.now() - started < 500) await new Promise((r) => setTimeout(r, 1));
+}
+
 const ok = { status: 200, errorClass: null, errorMessage: null, body: 'ok', retryAfter: null, durationMs: 1 };
 
 describe('DeliveryProcessor drain loop', () => {
@@ -144,7 +167,7 @@ describe('DeliveryProcessor drain loop', () => {
     send.mockImplementation(() => new Promise((r) => setTimeout(() => r(ok), 1)));
     const round = (prefix: string) => async () => Array.from({ length: 8 }, (_, i) => claim(`${prefix}${i}`, `ep-${i % 4}`));
     const { processor, repo } = build([round('a'), round('b')]);
-    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    expect(await drainOnFakeTime(processor)).toBe('drained');
     const batches = (repo.recordOutcomes as jest.Mock).mock.calls.map((c) => (c[1] as AttemptOutcome[]).map((o) => o.deliveryId[0]).join(''));
     expect(batches).toEqual(['aaaaaaaa', 'bbbbbbbb']);
   });
@@ -154,7 +177,7 @@ describe('DeliveryProcessor drain loop', () => {
     send.mockImplementation(() => new Promise((r) => setTimeout(() => r(ok), 8)));
     const round = (prefix: string) => async () => Array.from({ length: 8 }, (_, i) => claim(`${prefix}${i}`, `ep-${i % 4}`));
     const { processor, repo } = build([round('a'), round('b')]);
-    expect(await settleOrHang(processor.processDueDeliveries())).toBe('drained');
+    expect(await drainOnFakeTime(processor)).toBe('drained');
     const batches = (repo.recordOutcomes as jest.Mock).mock.calls.map((c) => (c[1] as AttemptOutcome[]).map((o) => o.deliveryId[0]).join(''));
     expect(batches).toEqual(['aaaaaaaa', 'bbbbbbbb']);
   });
@@ -174,14 +197,16 @@ describe('DeliveryProcessor drain loop', () => {
   it('while only a silent attempt is on the wire and nothing is due, it waits instead of committing empty claims', async () => {
     send.mockImplementation(() => new Promise(() => undefined));
     const { processor, repo } = build([async () => [claim('silent', 'ep-silent')]]);
+    const claims = () => (repo.claimDue as jest.Mock).mock.calls.length;
     const drain = processor.processDueDeliveries();
+    await waitFor(() => claims() >= 2);
     await new Promise((r) => setTimeout(r, 100));
     // the claim that sent it, and the one that found nothing due: no claim every few milliseconds after that
-    expect((repo.claimDue as jest.Mock).mock.calls.length).toBe(2);
-    // new work wakes it at once
+    expect(claims()).toBe(2);
+    // new work wakes it (without the wake-up it would wait for the silent attempt forever)
     void processor.processDueDeliveries();
-    await new Promise((r) => setTimeout(r, 10));
-    expect((repo.claimDue as jest.Mock).mock.calls.length).toBe(3);
+    await waitFor(() => claims() >= 3);
+    expect(claims()).toBe(3);
     await processor.beforeApplicationShutdown();
     expect(await settleOrHang(drain)).toBe('drained');
   });
