@@ -246,7 +246,7 @@ export class DeliveriesRepository {
 
   /** Endpoints an event goes to: active, of the organization, subscribed to the type (read in the caller's transaction). */
   async findSubscribers(manager: EntityManager, organizationId: string, type: string): Promise<Array<{ id: string; url: string }>> {
-    const rows = await this.db.rows(manager, this.db.sql`SELECT id, url, events FROM webhook_endpoints WHERE organization_id = ${organizationId} AND is_active = ${true}`);
+    const rows = await this.db.rows(manager, this.db.sql`SELECT id, url, events FROM webhook_endpoints WHERE organization_id = ${organizationId} AND is_active = ${true}`, { prepared: true });
     return rows.filter((r) => (JSON.parse(r.events as string) as string[]).includes(type)).map((r) => ({ id: r.id as string, url: r.url as string }));
   }
 
