@@ -87,8 +87,8 @@ function settleOrHang(p: Promise<void>): Promise<string> {
 
 /**
  * 'drained' or 'hung', like settleOrHang, on fake time advanced a millisecond at a step: the settle wait's QUIET_MS
- * (2 ms) is then measured in the test's own milliseconds, not in a loaded CI machine's, where a process descheduled
- * for a few ms between two settles looked like a quiet wire and split a round into several commits.
+ * (2 ms) is then measured in the test's own milliseconds, not in a loaded CI machine's, where the gap between two
+ * settles outlasted it once and split a round into several commits (CI: 'bbb', 'b', 'b', …).
  */
 async function drainOnFakeTime(processor: DeliveryProcessor): Promise<string> {
   jest.useFakeTimers();
