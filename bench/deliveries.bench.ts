@@ -271,7 +271,7 @@ async function scenarioBulk(t: TestApp, receiver: ReceiverChild, organizationId:
 async function scenarioBacklog(t: TestApp, receiver: ReceiverChild, organizationId: string, endpoints: number, f: Figures): Promise<void> {
   const db = t.get(DatabaseService);
   const dueEvents = Math.ceil(BACKLOG_DUE / endpoints);
-  const without = await referenceDrain(t, receiver, organizationId, endpoints, dueEvents, 'due drain without backlog');
+  const without = await referenceDrain(t, receiver, organizationId, endpoints, dueEvents, 'due drain before the backlog');
   const seeding = await timed(async () => {
     await publishBulk(t, organizationId, Math.ceil(BACKLOG / endpoints));
     // retries scheduled an hour from now: in the table, in the due index, never due during the run
@@ -282,7 +282,7 @@ async function scenarioBacklog(t: TestApp, receiver: ReceiverChild, organization
   const { value: rate, peakMb } = await phasePeakRssMb(() => timedDrain(t, receiver, dueEvents * endpoints, 'backlog drain'));
   // the backlog is the only thing pending now; without it, the same drain again
   await db.transaction((m) => m.query(`DELETE FROM deliveries WHERE status = 'pending'`));
-  const withoutAfter = await referenceDrain(t, receiver, organizationId, endpoints, dueEvents, 'due drain without backlog');
+  const withoutAfter = await referenceDrain(t, receiver, organizationId, endpoints, dueEvents, 'due drain after the backlog');
   const ratio = rate / ((without + withoutAfter) / 2);
   f.lines.push(
     row(`4 backlog: ${fmtRate(counts.pending - dueEvents * endpoints)} not due, seeded in`, fmtMs(seeding.ms), ''),
@@ -295,7 +295,7 @@ async function scenarioBacklog(t: TestApp, receiver: ReceiverChild, organization
 }
 
 async function scenarioIsolation(t: TestApp, receiver: ReceiverChild, organizationId: string, endpoints: number, f: Figures): Promise<void> {
-  const allHealthy = await referenceDrain(t, receiver, organizationId, endpoints, N, 'all-healthy drain');
+  const allHealthy = await referenceDrain(t, receiver, organizationId, endpoints, N, 'all-healthy drain before isolation');
   const org = await t.createOrganization();
   const healthy = await registerEndpoints(t, org, receiver.origins.slice(0, ENDPOINTS - 1));
   // the black hole must pass the registration ping: it is registered while it still answers, then goes silent
@@ -318,7 +318,7 @@ async function scenarioIsolation(t: TestApp, receiver: ReceiverChild, organizati
   checks.expect(received === expected, `isolation: receiver got ${received}, expected ${expected}`);
   // its queue is exhausted with it (SPEC §5.7): the drains after this one have nothing else pending in the table
   await t.http.delete(`/api/v1/webhooks/${dead}`).set(org.auth).expect(200);
-  const allHealthyAfter = await referenceDrain(t, receiver, organizationId, endpoints, N, 'all-healthy drain');
+  const allHealthyAfter = await referenceDrain(t, receiver, organizationId, endpoints, N, 'all-healthy drain after isolation');
   const ratio = rate / ((allHealthy + allHealthyAfter) / 2);
   f.lines.push(
     row(`5 isolation: all ${endpoints} healthy (before / after)`, `${fmtRate(allHealthy)}/s`, `${fmtRate(allHealthyAfter)}/s`),

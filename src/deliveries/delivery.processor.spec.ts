@@ -1,3 +1,4 @@
+import { waitFor } from '../../test/support/poll';
 import { TestClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseService } from '../database/database.service';
@@ -102,12 +103,6 @@ async function drainOnFakeTime(processor: DeliveryProcessor): Promise<string> {
   }
 }
 
-/** Polls until `done()` (at most 500 ms): how long a step takes is the machine's, not the test's, business. */
-async function waitFor(done: () => boolean): Promise<void> {
-  const started = Date.now();
-  while (!done() && Date.now() - started < 500) await new Promise((r) => setTimeout(r, 1));
-}
-
 const ok = { status: 200, errorClass: null, errorMessage: null, body: 'ok', retryAfter: null, durationMs: 1 };
 
 describe('DeliveryProcessor drain loop', () => {
@@ -199,13 +194,13 @@ describe('DeliveryProcessor drain loop', () => {
     const { processor, repo } = build([async () => [claim('silent', 'ep-silent')]]);
     const claims = () => (repo.claimDue as jest.Mock).mock.calls.length;
     const drain = processor.processDueDeliveries();
-    await waitFor(() => claims() >= 2);
+    await waitFor(() => claims() >= 2, 500, 'the claim that finds nothing due', 1);
     await new Promise((r) => setTimeout(r, 100));
     // the claim that sent it, and the one that found nothing due: no claim every few milliseconds after that
     expect(claims()).toBe(2);
     // new work wakes it (without the wake-up it would wait for the silent attempt forever)
     void processor.processDueDeliveries();
-    await waitFor(() => claims() >= 3);
+    await waitFor(() => claims() >= 3, 500, 'the claim the wake-up starts', 1);
     expect(claims()).toBe(3);
     await processor.beforeApplicationShutdown();
     expect(await settleOrHang(drain)).toBe('drained');
