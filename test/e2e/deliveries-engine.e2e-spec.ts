@@ -193,4 +193,17 @@ describe('delivery engine (issue 12)', () => {
       ['contacts', 'deliveries'].map((t) => [t, ['autovacuum_analyze_scale_factor=0.02', 'autovacuum_vacuum_scale_factor=0.02']]),
     );
   });
+
+  // Migration 1732300019000: on PostgreSQL the key check was a row lock on the delivery for every recorded attempt.
+  it('checks an attempt against its delivery with a foreign key on SQLite only; the lookup index stays on both', async () => {
+    const qr = db.dataSource.createQueryRunner();
+    try {
+      const table = (await qr.getTable('delivery_attempts'))!;
+      const toDeliveries = table.foreignKeys.filter((k) => k.referencedTableName === 'deliveries').map((k) => [k.columnNames, k.onDelete]);
+      expect(toDeliveries).toEqual(db.isPostgres ? [] : [[['delivery_id'], 'CASCADE']]);
+      expect(table.indices.map((i) => i.columnNames)).toContainEqual(['delivery_id', 'attempt_number']);
+    } finally {
+      await qr.release();
+    }
+  });
 });

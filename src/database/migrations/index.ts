@@ -9,6 +9,7 @@ import { contractMigration } from './1732300013000-contract';
 import { WebhookStats1732300016000 } from './1732300016000-webhook-stats';
 import { SparseDeliveryIndexes1732300017000 } from './1732300017000-sparse-delivery-indexes';
 import { QueueAutovacuum1732300018000 } from './1732300018000-queue-autovacuum';
+import { AttemptsWithoutDeliveryFk1732300019000 } from './1732300019000-attempts-without-delivery-fk';
 
 /**
  * Every migration, in order (listed explicitly, not globbed, so the same list works from ts-node, jest and the
@@ -26,5 +27,6 @@ export function migrationsFor(secretsKey: Buffer): Array<new () => MigrationInte
     WebhookStats1732300016000,
     SparseDeliveryIndexes1732300017000,
     QueueAutovacuum1732300018000,
+    AttemptsWithoutDeliveryFk1732300019000,
   ];
 }
