@@ -1,11 +1,11 @@
 import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
-import { col, fk } from './schema-helpers';
+import { col, fk, onPostgres } from './schema-helpers';
 
 export class WebhooksDeliveries1732300001000 implements MigrationInterface {
   name = 'WebhooksDeliveries1732300001000';
 
   async up(q: QueryRunner): Promise<void> {
-    const pg = q.connection.options.type === 'postgres';
+    const pg = onPostgres(q);
     await q.createTable(
       new Table({
         name: 'webhook_endpoints',

@@ -2,6 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../../config/app-config';
 import { SecretCipher } from '../../crypto/secret-cipher';
 import { openUrl, sealUrl } from '../../net/url-credentials';
+import { onPostgres } from './schema-helpers';
 
 /**
  * Issue 13:
@@ -83,5 +84,5 @@ export function contractMigration(key: Buffer): new () => MigrationInterface {
 }
 
 function placeholders(q: QueryRunner): (i: number) => string {
-  return q.connection.options.type === 'postgres' ? (i) => `$${i}` : () => '?';
+  return onPostgres(q) ? (i) => `$${i}` : () => '?';
 }

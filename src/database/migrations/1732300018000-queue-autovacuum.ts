@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { onPostgres } from './schema-helpers';
 
 /**
  * PostgreSQL: let autovacuum clean the delivery and contact queues at 2 % dead rows instead of its default 20 %
@@ -13,7 +14,7 @@ export class QueueAutovacuum1732300018000 implements MigrationInterface {
   name = 'QueueAutovacuum1732300018000';
 
   async up(q: QueryRunner): Promise<void> {
-    if (q.connection.options.type !== 'postgres') return;
+    if (!onPostgres(q)) return;
     for (const table of ['deliveries', 'contacts']) {
       await q.query(
         `ALTER TABLE ${table} SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)`,
@@ -22,7 +23,7 @@ export class QueueAutovacuum1732300018000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    if (q.connection.options.type !== 'postgres') return;
+    if (!onPostgres(q)) return;
     for (const table of ['deliveries', 'contacts']) {
       await q.query(
         `ALTER TABLE ${table} RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)`,

@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { fk } from './schema-helpers';
+import { fk, onPostgres } from './schema-helpers';
 
 /**
  * PostgreSQL: `delivery_attempts.delivery_id` loses its foreign key (nothing on SQLite).
@@ -7,8 +7,8 @@ import { fk } from './schema-helpers';
  * The drain inserts an attempt for every settled delivery, and PostgreSQL checked each one against its delivery with
  * a `SELECT … FOR KEY SHARE`: one row lock per attempt, written into the delivery's row just before the same
  * transaction updates that row with the outcome. bench/deliveries.bench.ts on PostgreSQL 15 (`BENCH_N=2000
- * BENCH_SCENARIOS=drain`, three alternating pairs): the 128-row attempt insert took 4.0–4.2 ms with the constraint and
- * 2.4–2.5 ms without, and the drain ran 2,908–3,185/s against 3,237–3,313/s.
+ * BENCH_SCENARIOS=drain`, old and new alternating): the drain's 128-row attempt insert took 4.0–5.0 ms with the
+ * constraint and 2.2–3.0 ms without (six pairs), and the drain ran 2,908–3,185/s against 3,237–3,313/s (three).
  *
  * Nothing needs the constraint or its cascade. Attempts are written only for deliveries the drain has claimed, and
  * deliveries are deleted only by retention, which takes a delivery's attempts first (deleteOlderThan), only for
@@ -23,14 +23,14 @@ export class AttemptsWithoutDeliveryFk1732300019000 implements MigrationInterfac
   name = 'AttemptsWithoutDeliveryFk1732300019000';
 
   async up(q: QueryRunner): Promise<void> {
-    if (q.connection.options.type !== 'postgres') return;
+    if (!onPostgres(q)) return;
     const table = await q.getTable('delivery_attempts');
     const key = table?.foreignKeys.find((k) => k.referencedTableName === 'deliveries' && k.columnNames.join() === 'delivery_id');
     if (key) await q.dropForeignKey('delivery_attempts', key);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    if (q.connection.options.type !== 'postgres') return;
+    if (!onPostgres(q)) return;
     await q.createForeignKey('delivery_attempts', fk('delivery_id', 'deliveries'));
   }
 }

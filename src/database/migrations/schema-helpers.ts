@@ -1,4 +1,4 @@
-import { TableColumnOptions, TableForeignKey } from 'typeorm';
+import { QueryRunner, TableColumnOptions, TableForeignKey } from 'typeorm';
 
 /** Column shapes shared by every migration, so one migration set serves SQLite and PostgreSQL. */
 export const col = {
@@ -26,3 +26,6 @@ export const col = {
 export function fk(column: string, table: string, onDelete: 'CASCADE' | 'SET NULL' | 'RESTRICT' = 'CASCADE'): TableForeignKey {
   return new TableForeignKey({ columnNames: [column], referencedTableName: table, referencedColumnNames: ['id'], onDelete });
 }
+
+/** Whether the migration runs on PostgreSQL (the only other engine is SQLite). */
+export const onPostgres = (q: QueryRunner): boolean => q.connection.options.type === 'postgres';
